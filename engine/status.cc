@@ -1,0 +1,30 @@
+#include "engine/status.h"
+
+namespace lsm {
+
+std::string_view CodeName(Code code) {
+  switch (code) {
+    case Code::kOk: return "ok";
+    case Code::kNotFound: return "not found";
+    case Code::kCorrupt: return "corrupt";
+    case Code::kNotADatabase: return "not a database";
+    case Code::kIoError: return "I/O error";
+    case Code::kBusy: return "busy";
+    case Code::kMisuse: return "misuse";
+    case Code::kInvalidArgument: return "invalid argument";
+    case Code::kFull: return "full";
+  }
+  return "unknown";
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "ok";
+  std::string s(CodeName(code_));
+  if (!message_.empty()) {
+    s += ": ";
+    s += message_;
+  }
+  return s;
+}
+
+}  // namespace lsm

@@ -1,0 +1,45 @@
+# Command-line behaviour: exit codes and one-line errors, against the real binary.
+set(G ${LSMSIM_GOLDEN_DIR})
+function(cli_test name)
+  cmake_parse_arguments(C "WILL_FAIL" "EXPECT" "ARGS" ${ARGN})
+  add_test(NAME cli_${name} COMMAND lsmsim ${C_ARGS})
+  if(C_EXPECT)
+    set_tests_properties(cli_${name} PROPERTIES PASS_REGULAR_EXPRESSION "${C_EXPECT}")
+  endif()
+  if(C_WILL_FAIL)
+    set_tests_properties(cli_${name} PROPERTIES WILL_FAIL TRUE)
+  endif()
+endfunction()
+
+cli_test(help ARGS --help EXPECT "ckpt decode FILE")
+cli_test(ckpt_decode_text ARGS ckpt decode ${G}/ckpt/006_flushy_meta2.bin EXPECT "merge: nskip 0, inputs 476:1 470:0 464:0 457:0")
+cli_test(ckpt_decode_json ARGS ckpt decode ${G}/ckpt/052_compact_meta1.bin --json EXPECT "\"redirects\":\\[\\[8,7\\]\\]")
+cli_test(ckpt_decode_db_page ARGS ckpt decode ${G}/db/pub_tiny_4k.db --page 1 --json EXPECT "\"valid\":true")
+# Exit status 2 with a one-line error for bad input; 1 for a page that holds no valid checkpoint.
+foreach(case
+    "missing_file|ckpt decode /nonexistent/page.bin"
+    "short_file|ckpt decode ${G}/db/README.md"
+    "bad_page_flag|ckpt decode ${G}/db/pub_tiny_4k.db --page 3"
+    "unknown_flag|ckpt decode ${G}/ckpt/006_flushy_meta2.bin --bogus"
+    "bad_hex|metakey decode 0g"
+    "short_key|metakey decode 00000001"
+    "bad_age|metakey encode x 1"
+    "bad_json|ckpt encode ${G}/db/README.md")
+  string(REPLACE "|" ";" parts "${case}")
+  list(GET parts 0 name)
+  list(GET parts 1 cmdline)
+  separate_arguments(cmdline)
+  add_test(NAME cli_exit2_${name} COMMAND sh -c "e=$(mktemp); \"$0\" \"$@\" 2>$e; rc=$?; cat $e; n=$(wc -l < $e); rm -f $e; [ $rc -eq 2 ] && [ $n -eq 1 ]" $<TARGET_FILE:lsmsim> ${cmdline})
+endforeach()
+add_test(NAME cli_exit1_invalid_page COMMAND sh -c "\"$0\" ckpt decode \"$1\" --json; [ $? -eq 1 ]" $<TARGET_FILE:lsmsim> ${G}/ckpt/000_small_meta2.bin)
+cli_test(metakey_encode ARGS metakey encode 1 2 ab EXPECT "^00000001fffffffdab")
+cli_test(metakey_decode ARGS metakey decode 00000003fffffffe00ff --json EXPECT "\"age\":3,\"level\":1,\"separator\":\"00ff\"")
+# decode --json then encode gives back the page's first nckpt*4 bytes, for every valid golden page.
+add_test(NAME cli_ckpt_roundtrip COMMAND sh -c "set -e; d=$(mktemp -d); n=0
+  for f in \"$1\"/*.bin; do
+    \"$0\" ckpt decode \"$f\" --json > $d/j || continue
+    \"$0\" ckpt encode $d/j > $d/p
+    words=$(sed 's/.*\\\"nckpt\\\":\\([0-9]*\\).*/\\1/' $d/j)
+    cmp -n $((words * 4)) $d/p \"$f\"; n=$((n + 1))
+  done; rm -rf $d; echo roundtrip $n pages; [ $n -ge 9 ]" $<TARGET_FILE:lsmsim> ${G}/ckpt)
+set_tests_properties(cli_ckpt_roundtrip PROPERTIES PASS_REGULAR_EXPRESSION "roundtrip 9 pages")

@@ -1,0 +1,141 @@
+// Entry point: parses flags with Abseil's registry (so every subcommand's flags show in --help) but
+// reports bad flags itself, as one line with exit status 2.
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/str_format.h"
+#include "sim/cli/command.h"
+
+ABSL_FLAG(int, page, 0, "ckpt decode: read meta page 1 or 2 of a database file instead of a bare page");
+ABSL_FLAG(bool, json, false, "ckpt decode, metakey decode: print JSON instead of text");
+
+namespace lsm::cli {
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> commands = {
+      {"ckpt", "ckpt decode FILE [--page 1|2] [--json] | ckpt encode FILE.json > page.bin",
+       "decode a checkpoint meta page, or encode one from JSON", RunCkpt},
+      {"metakey", "metakey decode HEX [--json] | metakey encode AGE LEVEL [SEPARATOR_HEX]",
+       "decode or encode a bt meta-tree key", RunMetakey},
+  };
+  return commands;
+}
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "lsmsim: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+int InputError(const Status& status) { return UsageError(status.ToString()); }
+
+Result<Bytes> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    return Status(err == ENOENT ? Code::kNotFound : Code::kIoError,
+                  absl::StrFormat("cannot open %s: %s", path, std::strerror(err)));
+  }
+  Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return Status::IoError(absl::StrFormat("cannot read %s", path));
+  return bytes;
+}
+
+namespace {
+
+void PrintHelp() {
+  std::printf("lsmsim: a deterministic simulation and fault-injection testbed for an LSM storage engine\n\n");
+  std::printf("usage: lsmsim SUBCOMMAND [ARGS] [--flags]\n\nsubcommands:\n");
+  for (const Command& c : Commands()) std::printf("  %-10s %s\n             %s\n", c.name, c.summary, c.usage);
+  std::printf("\nflags:\n");
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    std::string file(flag->Filename());
+    if (file.find("sim/cli/") == std::string::npos) continue;  // skip Abseil's own flags
+    flags.emplace_back(std::string(name), flag->Help());
+  }
+  std::sort(flags.begin(), flags.end());
+  for (const auto& [name, help] : flags) std::printf("  --%-12s %s\n", name.c_str(), help.c_str());
+}
+
+// Applies "--name=value", "--name value", "--bool", "--nobool"; returns the positional arguments.
+bool ParseFlags(int argc, char** argv, std::vector<std::string>* positional, bool* help) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      for (++i; i < argc; ++i) positional->push_back(argv[i]);
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-' || arg == "-") {
+      positional->push_back(arg);
+      continue;
+    }
+    std::string body = arg.substr(arg[1] == '-' ? 2 : 1);
+    if (body == "help" || body == "h") {
+      *help = true;
+      continue;
+    }
+    std::string name = body;
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = body.find('='); eq != std::string::npos) {
+      name = body.substr(0, eq);
+      value = body.substr(eq + 1);
+      has_value = true;
+    }
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && !has_value && name.rfind("no", 0) == 0) {
+      flag = absl::FindCommandLineFlag(name.substr(2));
+      if (flag != nullptr && flag->IsOfType<bool>()) {
+        name = name.substr(2);
+        value = "false";
+        has_value = true;
+      } else {
+        flag = nullptr;
+      }
+    }
+    if (flag == nullptr) {
+      UsageError(absl::StrFormat("unknown flag --%s (see lsmsim --help)", name));
+      return false;
+    }
+    if (!has_value) {
+      if (flag->IsOfType<bool>()) {
+        value = "true";
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        UsageError(absl::StrFormat("flag --%s needs a value", name));
+        return false;
+      }
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      UsageError(absl::StrFormat("bad value '%s' for --%s: %s", value, name, error));
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+}  // namespace lsm::cli
+
+int main(int argc, char** argv) {
+  using namespace lsm::cli;
+  std::vector<std::string> args;
+  bool help = false;
+  if (!ParseFlags(argc, argv, &args, &help)) return kExitUsage;
+  if (help || args.empty()) {
+    PrintHelp();
+    return help ? kExitOk : kExitUsage;
+  }
+  for (const Command& c : Commands()) {
+    if (args[0] == c.name) return c.run(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  return UsageError("unknown subcommand '" + args[0] + "' (see lsmsim --help)");
+}

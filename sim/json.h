@@ -1,0 +1,66 @@
+// A small JSON value: enough for checkpoint dumps, reports and repro files. Numbers keep their source
+// text so 64-bit ids and offsets round-trip exactly; objects keep insertion order so output is stable.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/status.h"
+
+namespace lsm {
+
+class Json {
+ public:
+  enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
+
+  Json() = default;
+  static Json Bool(bool b);
+  static Json Int(int64_t v);
+  static Json Uint(uint64_t v);
+  static Json Double(double v);
+  // A number from JSON number text the caller has already validated (used by the parser).
+  static Json NumberText(std::string text);
+  static Json String(std::string s);
+  static Json Array();
+  static Json Object();
+
+  Type type() const { return type_; }
+  bool is_object() const { return type_ == Type::kObject; }
+  bool is_array() const { return type_ == Type::kArray; }
+
+  // Arrays.
+  Json& Push(Json v);
+  size_t size() const { return items_.size(); }
+  const Json& operator[](size_t i) const { return items_[i].second; }
+  const std::vector<std::pair<std::string, Json>>& items() const { return items_; }
+
+  // Objects: Set replaces an existing key.
+  Json& Set(std::string key, Json v);
+  const Json* Find(std::string_view key) const;
+
+  // Scalars: nullopt when the type or range does not fit.
+  std::optional<int64_t> AsInt64() const;
+  std::optional<uint64_t> AsUint64() const;
+  std::optional<double> AsDouble() const;
+  std::optional<bool> AsBool() const;
+  const std::string* AsString() const { return type_ == Type::kString ? &text_ : nullptr; }
+
+  // Compact, single-line JSON.
+  std::string Dump() const;
+
+ private:
+  void DumpTo(std::string& out) const;
+
+  Type type_ = Type::kNull;
+  std::string text_;  // number text, string value, or "true"/"false"
+  std::vector<std::pair<std::string, Json>> items_;  // array items have empty keys
+};
+
+// Parses one JSON document; the error names the byte offset and what was expected there.
+Result<Json> ParseJson(std::string_view text);
+
+}  // namespace lsm
