@@ -1,4 +1,4 @@
-// lsmsim ckpt decode FILE [--page 1|2] [--json] | ckpt encode FILE.json
+// lsmsim ckpt decode FILE [--page 1|2] [--json] | ckpt encode FILE.json | ckpt summary FILE...
 #include <cstdio>
 
 #include "absl/flags/declare.h"
@@ -59,12 +59,50 @@ int Encode(const std::string& path) {
   return kExitOk;
 }
 
+std::string OneLine(ByteView page) {
+  auto c = DecodeCheckpoint(page);
+  if (!c.ok()) return "invalid: " + c.error().ToString();
+  return absl::StrFormat("id %u, %u words, %u levels, %u blocks, %u free, %u redirects", c->id, CheckpointWords(*c),
+                         c->levels.size(), c->nblock, c->freelist.size(), c->redirects.size());
+}
+
+// One line per meta page (both pages of a database file, with recovery's choice), then totals.
+int Summary(const std::vector<std::string>& paths) {
+  int pages = 0, valid = 0;
+  for (const std::string& path : paths) {
+    auto file = ReadFile(path);
+    if (!file.ok()) return InputError(file.status());
+    ByteView bytes(*file);
+    if (bytes.size() == kMetaPageSize) {
+      std::printf("%s: %s\n", path.c_str(), OneLine(bytes).c_str());
+      ++pages;
+      valid += DecodeCheckpoint(bytes).ok();
+      continue;
+    }
+    if (bytes.size() < MetaPageOffset(MetaPage::kPage2) + kMetaPageSize) {
+      return UsageError(absl::StrFormat("%s is %u bytes: neither a meta page nor a database file", path, bytes.size()));
+    }
+    ByteView p1 = bytes.subspan(MetaPageOffset(MetaPage::kPage1), kMetaPageSize);
+    ByteView p2 = bytes.subspan(MetaPageOffset(MetaPage::kPage2), kMetaPageSize);
+    std::printf("%s page 1: %s\n%s page 2: %s\n", path.c_str(), OneLine(p1).c_str(), path.c_str(),
+                OneLine(p2).c_str());
+    MetaPage choice = ChooseMetaPage(p1, p2).page;
+    std::printf("%s recovery uses: %s\n", path.c_str(),
+                choice == MetaPage::kNone ? "neither (empty database)" : choice == MetaPage::kPage1 ? "page 1" : "page 2");
+    pages += 2;
+    valid += DecodeCheckpoint(p1).ok() + DecodeCheckpoint(p2).ok();
+  }
+  std::printf("%d meta pages, %d valid, %d without a valid checkpoint\n", pages, valid, pages - valid);
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunCkpt(const std::vector<std::string>& args) {
   if (args.size() == 2 && args[0] == "decode") return Decode(args[1]);
   if (args.size() == 2 && args[0] == "encode") return Encode(args[1]);
-  return UsageError("usage: lsmsim ckpt decode FILE [--page 1|2] [--json] | ckpt encode FILE.json");
+  if (args.size() >= 2 && args[0] == "summary") return Summary({args.begin() + 1, args.end()});
+  return UsageError("usage: lsmsim ckpt decode FILE [--page 1|2] [--json] | ckpt encode FILE.json | ckpt summary FILE...");
 }
 
 }  // namespace lsm::cli

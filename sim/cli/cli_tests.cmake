@@ -43,3 +43,5 @@ add_test(NAME cli_ckpt_roundtrip COMMAND sh -c "set -e; d=$(mktemp -d); n=0
     cmp -n $((words * 4)) $d/p \"$f\"; n=$((n + 1))
   done; rm -rf $d; echo roundtrip $n pages; [ $n -ge 9 ]" $<TARGET_FILE:lsmsim> ${G}/ckpt)
 set_tests_properties(cli_ckpt_roundtrip PROPERTIES PASS_REGULAR_EXPRESSION "roundtrip 9 pages")
+cli_test(ckpt_summary ARGS ckpt summary ${G}/ckpt/052_compact_meta1.bin ${G}/db/pub_tiny_4k.db
+  EXPECT "recovery uses: page 1\n3 meta pages, 2 valid, 1 without a valid checkpoint")

@@ -19,8 +19,8 @@ namespace lsm::cli {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      {"ckpt", "ckpt decode FILE [--page 1|2] [--json] | ckpt encode FILE.json > page.bin",
-       "decode a checkpoint meta page, or encode one from JSON", RunCkpt},
+      {"ckpt", "ckpt decode FILE [--page 1|2] [--json] | ckpt encode FILE.json > page.bin | ckpt summary FILE...",
+       "decode a checkpoint meta page, encode one from JSON, or summarise many pages and databases", RunCkpt},
       {"metakey", "metakey decode HEX [--json] | metakey encode AGE LEVEL [SEPARATOR_HEX]",
        "decode or encode a bt meta-tree key", RunMetakey},
   };
