@@ -1,0 +1,167 @@
+#include "engine/merged_cursor.h"
+
+namespace lsm {
+
+namespace {
+
+int Compare(const Record& a, const Record& b) { return CompareKeys(a.topic(), a.key, b.topic(), b.key); }
+
+// The extreme key over the valid sources in `forward` (smallest) or backward (largest) order.
+const Record* Extreme(const std::vector<std::unique_ptr<RecordCursor>>& sources, bool forward) {
+  const Record* best = nullptr;
+  for (const auto& s : sources) {
+    if (!s->Valid()) continue;
+    const Record& r = s->record();
+    if (best == nullptr || (forward ? Compare(r, *best) < 0 : Compare(r, *best) > 0)) best = &r;
+  }
+  return best;
+}
+
+// Whether a source positioned past k (forward: at the first record > k; backward: at the last
+// record < k) covers k with a range delete.
+bool CoversFromPast(const RecordCursor& s, bool forward) {
+  if (!s.Valid()) return false;
+  return forward ? (s.record().flags & kEndDelete) : (s.record().flags & kStartDelete);
+}
+
+}  // namespace
+
+MergedCursor::MergedCursor(std::vector<std::unique_ptr<RecordCursor>> newest_first)
+    : sources_(std::move(newest_first)) {}
+
+ByteView MergedCursor::key() const { return sources_[current_]->record().key; }
+ByteView MergedCursor::value() const { return sources_[current_]->record().value; }
+
+bool MergedCursor::AtKey(size_t i, const Record& k) const {
+  return sources_[i]->Valid() && Compare(sources_[i]->record(), k) == 0;
+}
+
+Status MergedCursor::Settle(Direction dir) {
+  dir_ = dir;
+  bool forward = dir == Direction::kForward;
+  current_ = -1;
+  for (;;) {
+    const Record* k = Extreme(sources_, forward);
+    if (k == nullptr) return Status::Ok();
+    if (k->topic() != kTopicUser) {
+      if (forward) return Status::Ok();  // system records sort after every user key
+      LSM_RETURN_IF_ERROR(StepPast(dir));
+      continue;
+    }
+    for (size_t i = 0; i < sources_.size(); ++i) {
+      if (AtKey(i, *k)) {
+        uint8_t flags = sources_[i]->record().flags;
+        if (flags & kInsert) {
+          current_ = int(i);
+          return Status::Ok();
+        }
+        if (flags & kPointDelete) break;
+      } else if (CoversFromPast(*sources_[i], forward)) {
+        break;
+      }
+    }
+    LSM_RETURN_IF_ERROR(StepPast(dir));
+  }
+}
+
+Status MergedCursor::StepPast(Direction dir) {
+  bool forward = dir == Direction::kForward;
+  Record k = *Extreme(sources_, forward);
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    if (AtKey(i, k)) LSM_RETURN_IF_ERROR(forward ? sources_[i]->Next() : sources_[i]->Prev());
+  }
+  return Status::Ok();
+}
+
+Status MergedCursor::First() {
+  for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->First());
+  return Settle(Direction::kForward);
+}
+
+Status MergedCursor::Last() {
+  for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekLe(kTopicSystem, {}));
+  return Settle(Direction::kBackward);
+}
+
+Status MergedCursor::SeekGe(ByteView key) {
+  for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekGe(kTopicUser, key));
+  return Settle(Direction::kForward);
+}
+
+Status MergedCursor::SeekLe(ByteView key) {
+  for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekLe(kTopicUser, key));
+  return Settle(Direction::kBackward);
+}
+
+Status MergedCursor::Next() {
+  if (current_ < 0) return Status::Ok();
+  Record k = sources_[current_]->record();
+  if (dir_ == Direction::kForward) {
+    LSM_RETURN_IF_ERROR(StepPast(Direction::kForward));
+  } else {
+    // Turning around: every source to the first record > k.
+    for (auto& s : sources_) {
+      LSM_RETURN_IF_ERROR(s->SeekGe(k.topic(), k.key));
+      if (s->Valid() && Compare(s->record(), k) == 0) LSM_RETURN_IF_ERROR(s->Next());
+    }
+  }
+  return Settle(Direction::kForward);
+}
+
+Status MergedCursor::Prev() {
+  if (current_ < 0) return Status::Ok();
+  Record k = sources_[current_]->record();
+  if (dir_ == Direction::kBackward) {
+    LSM_RETURN_IF_ERROR(StepPast(Direction::kBackward));
+  } else {
+    for (auto& s : sources_) {
+      LSM_RETURN_IF_ERROR(s->SeekLe(k.topic(), k.key));
+      if (s->Valid() && Compare(s->record(), k) == 0) LSM_RETURN_IF_ERROR(s->Prev());
+    }
+  }
+  return Settle(Direction::kBackward);
+}
+
+Status MergeRecords(std::vector<std::unique_ptr<RecordCursor>>& sources, bool to_bottom,
+                    const std::function<Status(const Record&)>& emit) {
+  for (;;) {
+    const Record* min = Extreme(sources, true);
+    if (min == nullptr) return Status::Ok();
+    Record out;
+    out.flags = min->topic();
+    out.key = min->key;
+    bool decided = false;  // the point part is settled (by a newer record or a newer range)
+    bool before_covered = false, after_covered = false;
+    for (auto& s : sources) {
+      bool at = s->Valid() && Compare(s->record(), *min) == 0;
+      if (at) {
+        const Record& r = s->record();
+        before_covered |= (r.flags & kEndDelete) != 0;
+        after_covered |= (r.flags & kStartDelete) != 0;
+        if (!decided && (r.flags & kPointMask)) {
+          out.flags |= r.flags & kPointMask;
+          if (r.flags & kInsert) out.value = r.value;
+          decided = true;
+        }
+      } else if (CoversFromPast(*s, true)) {
+        before_covered = after_covered = true;
+        if (!decided) {
+          out.flags |= kPointDelete;  // hides whatever older sources hold at this key
+          decided = true;
+        }
+      }
+    }
+    if (!to_bottom) {
+      out.flags |= (before_covered ? kEndDelete : 0) | (after_covered ? kStartDelete : 0);
+    } else {
+      out.flags &= uint8_t(~kPointDelete);
+    }
+    if (out.flags & (kPointMask | kRangeMask)) LSM_RETURN_IF_ERROR(emit(out));
+    Record k = *min;
+    for (auto& s : sources) {
+      if (s->Valid() && Compare(s->record(), k) == 0) LSM_RETURN_IF_ERROR(s->Next());
+    }
+  }
+}
+
+}  // namespace lsm

@@ -1,0 +1,50 @@
+// A stack of sources (the in-memory tree, then each level's runs, newest first) seen as one sorted
+// map. Resolution of a key k, newest source first: a record at k with a point part decides (insert:
+// visible; point delete: gone); a source without a point part at k that covers k with a range delete
+// hides it; otherwise the next older source is asked.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "engine/record.h"
+
+namespace lsm {
+
+// The user's view: user-topic keys whose newest state is an insert.
+class MergedCursor {
+ public:
+  explicit MergedCursor(std::vector<std::unique_ptr<RecordCursor>> newest_first);
+
+  Status First();
+  Status Last();
+  Status Next();
+  Status Prev();
+  Status SeekGe(ByteView key);
+  Status SeekLe(ByteView key);
+  bool Valid() const { return current_ >= 0; }
+  ByteView key() const;
+  ByteView value() const;
+
+ private:
+  enum class Direction { kForward, kBackward };
+  // Moves to the nearest visible key in `dir` from the sources' positions.
+  Status Settle(Direction dir);
+  // Steps every source positioned at the current key one record further in `dir`.
+  Status StepPast(Direction dir);
+  bool AtKey(size_t i, const Record& k) const;
+
+  std::vector<std::unique_ptr<RecordCursor>> sources_;
+  Direction dir_ = Direction::kForward;
+  int current_ = -1;  // index of the source whose record is the visible value, or -1
+};
+
+// The merge used when writing a run: every key of the sources with the newest point part (or a point
+// delete where a newer source's range hides an older insert), with range flags marking which gaps the
+// sources cover. Writing the bottom level (`to_bottom`) drops deletes and range flags, since nothing
+// older remains for them to hide. Sources must be positioned by the caller (First/SeekGe).
+Status MergeRecords(std::vector<std::unique_ptr<RecordCursor>>& newest_first, bool to_bottom,
+                    const std::function<Status(const Record&)>& emit);
+
+}  // namespace lsm

@@ -1,0 +1,159 @@
+// The tree's record model and the merged view, against a std::map model: several trees stand in for
+// levels (newest first); the merged view must equal the model in both directions, and merging any
+// newest prefix of levels into one run must not change the view.
+#include "engine/merged_cursor.h"
+
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+
+#include <map>
+
+#include "engine/tree.h"
+
+namespace lsm {
+namespace {
+
+using Model = std::map<Bytes, Bytes>;
+
+// A source backed by a vector of records, as a written run would be.
+class VectorCursor : public RecordCursor {
+ public:
+  explicit VectorCursor(std::vector<Record> records) : records_(std::move(records)) {}
+  Status First() override { return At(0); }
+  Status Last() override { return At(records_.size() - 1); }
+  Status Next() override { return At(i_ + 1); }
+  Status Prev() override { return At(i_ - 1); }
+  Status SeekGe(uint8_t topic, ByteView key) override {
+    size_t i = 0;
+    while (i < records_.size() && CompareKeys(records_[i].topic(), records_[i].key, topic, key) < 0) ++i;
+    return At(i);
+  }
+  Status SeekLe(uint8_t topic, ByteView key) override {
+    size_t i = records_.size();
+    while (i > 0 && CompareKeys(records_[i - 1].topic(), records_[i - 1].key, topic, key) > 0) --i;
+    return At(i - 1);
+  }
+  bool Valid() const override { return i_ < records_.size(); }
+  const Record& record() const override { return records_[i_]; }
+
+ private:
+  Status At(size_t i) {
+    i_ = i;  // size_t wraps below zero, which reads as invalid
+    return Status::Ok();
+  }
+  std::vector<Record> records_;
+  size_t i_ = 0;
+};
+
+Bytes Key(int k) { return Bytes{uint8_t('a' + k / 10), uint8_t('0' + k % 10)}; }
+
+struct Op {
+  int kind;  // 0 put, 1 erase, 2 erase range
+  int a, b;
+};
+
+std::vector<std::unique_ptr<RecordCursor>> Cursors(const std::vector<Tree>& levels) {
+  std::vector<std::unique_ptr<RecordCursor>> out;
+  for (const Tree& t : levels) out.push_back(t.NewCursor());
+  return out;
+}
+
+Model Forward(MergedCursor& c) {
+  Model m;
+  RC_ASSERT(c.First().ok());
+  for (; c.Valid(); RC_ASSERT(c.Next().ok())) m.emplace(Bytes(c.key().begin(), c.key().end()), Bytes(c.value().begin(), c.value().end()));
+  return m;
+}
+
+Model Backward(MergedCursor& c) {
+  Model m;
+  RC_ASSERT(c.Last().ok());
+  for (; c.Valid(); RC_ASSERT(c.Prev().ok())) m.emplace(Bytes(c.key().begin(), c.key().end()), Bytes(c.value().begin(), c.value().end()));
+  return m;
+}
+
+TEST(MergedCursorTest, MergedViewEqualsModel) {
+  EXPECT_TRUE(rc::check("merged view == model", [] {
+    size_t nlevels = *rc::gen::inRange<size_t>(1, 5);
+    std::vector<Tree> levels(nlevels);  // levels[0] newest
+    Model model;
+    for (size_t l = nlevels; l-- > 0;) {  // apply oldest level's ops first
+      int nops = *rc::gen::inRange(0, 30);
+      for (int i = 0; i < nops; ++i) {
+        int kind = *rc::gen::inRange(0, 3);
+        int a = *rc::gen::inRange(0, 40), b = *rc::gen::inRange(0, 40);
+        Bytes ka = Key(a), kb = Key(b);
+        if (kind == 0) {
+          Bytes v = {uint8_t(l), uint8_t(i)};
+          levels[l].Put(kTopicUser, ka, v);
+          model[ka] = v;
+        } else if (kind == 1) {
+          levels[l].Erase(kTopicUser, ka);
+          model.erase(ka);
+        } else {
+          levels[l].EraseRange(ka, kb);
+          if (ka < kb) model.erase(model.upper_bound(ka), model.lower_bound(kb));
+        }
+      }
+    }
+    for (size_t l = 0; l < nlevels; ++l) {
+      for (const auto& [k, e] : levels[l].map()) RC_LOG() << "level " << l << " " << ToHex(k.second) << " flags " << int(e.flags) << "\n";
+    }
+    MergedCursor view(Cursors(levels));
+    RC_ASSERT(Forward(view) == model);
+    RC_ASSERT(Backward(view) == model);
+    for (int k = 0; k < 40; ++k) {  // point lookups and seeks, and a turn of direction
+      RC_ASSERT(view.SeekGe(Key(k)).ok());
+      auto it = model.lower_bound(Key(k));
+      RC_ASSERT(view.Valid() == (it != model.end()));
+      if (it == model.end()) continue;
+      RC_ASSERT(Bytes(view.key().begin(), view.key().end()) == it->first);
+      RC_ASSERT(view.Prev().ok());
+      RC_ASSERT(view.Valid() == (it != model.begin()));
+      if (it != model.begin()) RC_ASSERT(Bytes(view.key().begin(), view.key().end()) == std::prev(it)->first);
+    }
+
+    // Merge the newest `n` levels into one run; the bottom flag applies when nothing older is left.
+    size_t n = *rc::gen::inRange<size_t>(1, nlevels + 1);
+    std::vector<std::unique_ptr<RecordCursor>> inputs;
+    for (size_t l = 0; l < n; ++l) {
+      inputs.push_back(levels[l].NewCursor());
+      RC_ASSERT(inputs.back()->First().ok());
+    }
+    std::vector<Record> run;
+    RC_ASSERT(MergeRecords(inputs, n == nlevels, [&](const Record& r) {
+                run.push_back(r);
+                return Status::Ok();
+              }).ok());
+    if (n == nlevels) {
+      for (const Record& r : run) RC_ASSERT(r.flags == kInsert);
+    }
+    std::vector<std::unique_ptr<RecordCursor>> merged;
+    merged.push_back(std::make_unique<VectorCursor>(run));
+    for (size_t l = n; l < nlevels; ++l) merged.push_back(levels[l].NewCursor());
+    MergedCursor after(std::move(merged));
+    RC_ASSERT(Forward(after) == model);
+    RC_ASSERT(Backward(after) == model);
+  }));
+}
+
+TEST(TreeTest, RollbackRestoresEveryChange) {
+  Tree t;
+  t.Put(kTopicUser, Key(1), Key(1));
+  t.set_recording(true);
+  size_t mark = t.Mark();
+  t.Put(kTopicUser, Key(1), Key(2));
+  t.EraseRange(Key(0), Key(5));
+  t.Put(kTopicUser, Key(3), Key(3));
+  size_t inner = t.Mark();
+  t.Erase(kTopicUser, Key(3));
+  t.RollbackTo(inner);
+  EXPECT_EQ(t.map().at({kTopicUser, Key(3)}).flags & kPointMask, kInsert);
+  t.RollbackTo(mark);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.map().begin()->second.value, Key(1));
+  EXPECT_EQ(t.map().begin()->second.flags, kInsert);
+}
+
+}  // namespace
+}  // namespace lsm
