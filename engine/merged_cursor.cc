@@ -26,8 +26,8 @@ bool CoversFromPast(const RecordCursor& s, bool forward) {
 
 }  // namespace
 
-MergedCursor::MergedCursor(std::vector<std::unique_ptr<RecordCursor>> newest_first)
-    : sources_(std::move(newest_first)) {}
+MergedCursor::MergedCursor(std::vector<std::unique_ptr<RecordCursor>> newest_first, uint8_t topic)
+    : sources_(std::move(newest_first)), topic_(topic) {}
 
 ByteView MergedCursor::key() const { return sources_[current_]->record().key; }
 ByteView MergedCursor::value() const { return sources_[current_]->record().value; }
@@ -43,8 +43,8 @@ Status MergedCursor::Settle(Direction dir) {
   for (;;) {
     const Record* k = Extreme(sources_, forward);
     if (k == nullptr) return Status::Ok();
-    if (k->topic() != kTopicUser) {
-      if (forward) return Status::Ok();  // system records sort after every user key
+    if (k->topic() != topic_) {
+      if (forward == (k->topic() > topic_)) return Status::Ok();  // beyond the topic: the end
       LSM_RETURN_IF_ERROR(StepPast(dir));
       continue;
     }
@@ -74,22 +74,22 @@ Status MergedCursor::StepPast(Direction dir) {
 }
 
 Status MergedCursor::First() {
-  for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->First());
+  for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekGe(topic_, {}));
   return Settle(Direction::kForward);
 }
 
 Status MergedCursor::Last() {
-  for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekLe(kTopicSystem, {}));
+  for (auto& s : sources_) LSM_RETURN_IF_ERROR(topic_ == kTopicUser ? s->SeekLe(kTopicSystem, {}) : s->Last());
   return Settle(Direction::kBackward);
 }
 
 Status MergedCursor::SeekGe(ByteView key) {
-  for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekGe(kTopicUser, key));
+  for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekGe(topic_, key));
   return Settle(Direction::kForward);
 }
 
 Status MergedCursor::SeekLe(ByteView key) {
-  for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekLe(kTopicUser, key));
+  for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekLe(topic_, key));
   return Settle(Direction::kBackward);
 }
 

@@ -12,10 +12,11 @@
 
 namespace lsm {
 
-// The user's view: user-topic keys whose newest state is an insert.
+// The keys of one topic (users see kTopicUser; the allocator reads the free-list records of
+// kTopicSystem) whose newest state is an insert.
 class MergedCursor {
  public:
-  explicit MergedCursor(std::vector<std::unique_ptr<RecordCursor>> newest_first);
+  explicit MergedCursor(std::vector<std::unique_ptr<RecordCursor>> newest_first, uint8_t topic = kTopicUser);
 
   Status First();
   Status Last();
@@ -24,6 +25,7 @@ class MergedCursor {
   Status SeekGe(ByteView key);
   Status SeekLe(ByteView key);
   bool Valid() const { return current_ >= 0; }
+  void Invalidate() { current_ = -1; }
   ByteView key() const;
   ByteView value() const;
 
@@ -36,6 +38,7 @@ class MergedCursor {
   bool AtKey(size_t i, const Record& k) const;
 
   std::vector<std::unique_ptr<RecordCursor>> sources_;
+  uint8_t topic_;
   Direction dir_ = Direction::kForward;
   int current_ = -1;  // index of the source whose record is the visible value, or -1
 };

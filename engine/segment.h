@@ -1,0 +1,260 @@
+// A sorted run ("segment") on disk: its page format, a cursor that reads it and a writer that appends one.
+//
+// Bit-compatible with SQLite4 LSM's uncompressed format (lsm_sorted.c, lsm_file.c).
+//
+// Pages and blocks (see geometry.h). A run is a chain of blocks; inside a block its pages are consecutive.
+// The first page of a block starts with BE32 "previous block", the last page ends with BE32 "next block";
+// those pages have nData = pgsz - 4 usable bytes ("the data area"), the others pgsz. The next-block
+// pointer is written when the last page of a block is *allocated*, so a run whose last page is last on
+// its block already owns one more block (SegmentWriter::spare_block). The previous-block pointer of the
+// first page of a run that starts on a fresh block is 1 (the reference computes the block of page 0).
+// A Segment names a run by first page, last page, b-tree root and size in pages (b-tree pages included);
+// there is no end marker.
+//
+// Every page of a run ends with a footer, at the end of its data area (n = nData):
+//
+//   [data: 0 .. n-14-2*nrec) [2 unused bytes] [n-14-2i: BE16 offset of record i, i = nrec-1 .. 0]
+//   [n-12: BE64 base pointer] [n-4: BE16 flags] [n-2: BE16 nrec = records *starting* on this page]
+//
+// The data area ends 2 bytes before the last cell pointer: the golden files were written by a version
+// whose SEGMENT_EOF(n, nrec) is the offset of cell pointer `nrec` (later versions reclaimed the 2 bytes;
+// files differ wherever a record body reaches the end of a page, so readers must match the writer). The
+// reference leaves those 2 bytes (and other never-written bytes) as stale buffer contents; we zero them.
+//
+// Leaf record:  flags (1 byte), varint pointer delta, varint key length, [varint value length if
+//               kInsert], key bytes, value bytes. Record pointer = base pointer + delta (mod 2^64; the
+//               reference stores negative deltas as 9-byte varints). The reference also leaves bit 0x40
+//               (an in-memory tree flag) on many records; it means nothing on disk and is kept as read.
+//               The header must fit in the data area the page keeps once the record's cell pointer is
+//               added; key and value bytes spill into the data areas of the following leaf pages (which
+//               may then hold no record at all), skipping b-tree pages.
+// B-tree page (flags & kBtreePage): an index over the leaves, interleaved with them in the run. Records
+//               (never spanning pages): type (kSeparator | topic), varint child page, varint key length,
+//               key; child holds the keys < key. A key longer than pgsz/4 is "indirect": type 0, varint
+//               child, varint page whose first record holds the key. The footer pointer is the right-most
+//               child (keys >= the page's last key). The first record sits at offset 3 (a quirk of how
+//               the reference finds free space on an empty page). Segment.root is the top page; the
+//               reference writes the b-tree pages of each level as they fill, the rest (root last) when
+//               the run ends, so root == last for runs it finished.
+// Skip flags:   after indexing a page whose first key has length L, the writer leaves the next
+//               min(L*4/pgsz, 3) pages on which a record starts out of the b-tree (they carry kSkipThis;
+//               a page followed by such a page carries kSkipNext). So a reader that lands on a leaf via
+//               the b-tree must be ready to walk forward from it.
+//
+// Block redirects (checkpoint; oldest level only): when block `from` was copied to `to`, the segment's
+// first/last/root were rewritten but pointers stored inside pages were not; every page number a reader
+// loads is translated, and navigation continues from the translated number.
+//
+// Key order: the topic (flags & kSystemKey) first, user keys before system keys; then memcmp, a proper
+// prefix first.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "engine/bytes.h"
+#include "engine/checkpoint.h"
+#include "engine/env.h"
+#include "engine/geometry.h"
+#include "engine/record.h"
+#include "engine/status.h"
+
+namespace lsm {
+
+// Page footer flags.
+inline constexpr uint16_t kBtreePage = 0x0001;
+inline constexpr uint16_t kSkipNext = 0x0002;
+inline constexpr uint16_t kSkipThis = 0x0004;
+
+inline constexpr uint32_t kPageFooterSize = 12;  // nrec, flags, base pointer
+inline constexpr uint32_t kCellPointerSize = 2;
+inline constexpr uint32_t kBtreeFirstRecordOffset = 3;
+
+// End of the data area of a page with `nrec` records and an `n`-byte usable area (see above).
+inline constexpr uint32_t PageDataEnd(uint32_t n, uint32_t nrec) {
+  return n - kPageFooterSize - kCellPointerSize * (nrec + 1);
+}
+
+// A bidirectional cursor over the records of one run, in key order. It returns every leaf record as
+// stored (separators and delete markers included; filtering is the merging cursor's job). Reads go
+// through `db` page by page; no page is trusted: a malformed page makes the call return kCorrupt naming
+// the page, and the cursor becomes invalid. Every walk is capped by min(seg.size, pages in the file), so
+// chains that loop or wander out of the run end in kCorrupt rather than forever.
+class SegmentCursor : public RecordCursor {
+ public:
+  // `redirects` must be empty unless `seg` is the lhs of the oldest level. `db` must outlive the cursor.
+  SegmentCursor(File* db, Geometry g, Segment seg, std::span<const BlockRedirect> redirects = {});
+
+  Status First() override;
+  Status Last() override;
+  Status Next() override;  // REQUIRES: Valid() (kMisuse otherwise)
+  Status Prev() override;  // REQUIRES: Valid()
+  // First record >= (topic, key) / last record <= it; invalid (and ok) when there is none. Uses the
+  // b-tree when seg.root != 0, else scans from the first page.
+  Status SeekGe(uint8_t topic, ByteView key) override;
+  Status SeekLe(uint8_t topic, ByteView key) override;
+  // Positions on record `cell` of leaf page `page` (a saved merge position); kCorrupt if the page is a
+  // b-tree page or has no such record.
+  Status SeekCell(uint64_t page, uint32_t cell);
+
+  bool Valid() const override { return valid_; }
+  const Record& record() const override { return record_; }  // REQUIRES: Valid()
+  uint64_t page() const { return page_.no; }                  // page the current record starts on
+  int cell() const { return cell_; }
+
+ private:
+  // One page image as read: the decoded footer, and where its data area lies in `buf`.
+  struct Page {
+    uint64_t no = 0;  // physical page number (after redirects)
+    Bytes buf;
+    uint32_t data = 0;  // offset of the data area in buf (4 on the first page of a block)
+    uint32_t n = 0;     // size of the data area
+    uint16_t nrec = 0;
+    uint16_t flags = 0;
+    uint64_t base = 0;
+    const uint8_t* d() const { return buf.data() + data; }
+    uint32_t DataEnd() const { return PageDataEnd(n, nrec); }
+    bool IsBtree() const { return (flags & kBtreePage) != 0; }
+  };
+
+  Status Fail(Status s);
+  Status LoadPage(uint64_t no, Page* out);
+  // The physical page after/before `p` in the run, or 0 at the run's end.
+  Result<uint64_t> Neighbour(const Page& p, int dir);
+  // Moves page_ in `dir` to the next page holding records (skipping b-tree pages); *end (and the cursor
+  // invalid) when the run ends first.
+  Status StepToRecordPage(int dir, bool* end);
+  Status ReadCell(const Page& p, int cell, bool with_value, Record* out);
+  // `len` bytes starting at data offset `off` of `p`, continuing into the following leaf pages.
+  Status ReadBody(const Page& p, uint32_t off, uint64_t len, Bytes* out);
+  // B-tree record `cell` of `p`: out->pointer = child, out->key (indirect keys fetched from their leaf),
+  // out->flags = kSeparator | topic.
+  Status ReadBtreeCell(const Page& p, int cell, Record* out);
+  Status DescendBtree(uint8_t topic, ByteView key);
+  friend Result<Record> ReadRecordAt(File*, Geometry, uint64_t, uint32_t, std::span<const BlockRedirect>);
+  Status LoadRecord();
+  Status Anchor();
+
+  File* db_;
+  Geometry g_;
+  Segment seg_;
+  std::vector<BlockRedirect> redirects_;
+  uint64_t file_size_ = 0;
+  int64_t displacement_ = 0;  // pages moved since the last First/Last/Seek; |d| < seg.size in a sane run
+  uint64_t max_walk_ = 0;     // min(seg.size, pages in the file): the bound on |displacement_| and spills
+  bool valid_ = false;
+  Page page_;
+  Page scratch_;
+  int cell_ = 0;
+  Record record_;
+};
+
+// The key at (page, cell) of any run, as the checkpoint's merge split key names it: a leaf record, or
+// the key of a b-tree record (flags kSeparator | topic, indirect keys resolved). Spills are followed at
+// most to the end of the file.
+Result<Record> ReadRecordAt(File* db, Geometry g, uint64_t page, uint32_t cell,
+                            std::span<const BlockRedirect> redirects = {});
+
+// Where new runs get their blocks. The allocator decides reuse; the writer only asks.
+class BlockAllocator {
+ public:
+  virtual ~BlockAllocator() = default;
+  virtual Result<uint32_t> AllocateBlock() = 0;
+};
+
+// Appends one run. Records arrive in strictly ascending key order; pages are written whole, once, in run
+// order (a b-tree page is held back until the leaf before it is written, as the reference does). Every
+// byte of every page written is initialised. After the first error every call returns it.
+//
+// Page layout follows the reference's merge worker (header-fit rule, spills, b-tree growth and
+// placement, skip flags), so a run written in one go has the reference's pages. One deliberate
+// difference: a page's footer base pointer is the pointer of the record that opened the page (the
+// reference uses its merge cursor's previous pointer), which changes delta encodings (and so packing),
+// never the pointers a reader sees.
+class SegmentWriter {
+ public:
+  // start_page: an append point (a free page inside a block the caller owns; the run continues there), or
+  // 0 to start on a freshly allocated block. REQUIRES: g has at least 2 pages per block.
+  SegmentWriter(File* db, Geometry g, BlockAllocator* alloc, uint64_t start_page);
+
+  // `pointer`: absolute page in the next-older run. `value` must be empty unless flags & kInsert.
+  Status Add(uint8_t flags, ByteView key, ByteView value, uint64_t pointer = 0);
+  // Writes the last leaf and the b-tree (if any record started on a page other than the first) and
+  // returns the run. An empty run returns a zero Segment and writes nothing.
+  Result<Segment> Finish();
+
+  uint64_t pages_written() const { return pages_written_; }
+  // Blocks holding pages of the run, in run order.
+  std::vector<uint32_t> blocks_used() const { return blocks_; }
+  // The block allocated in advance when the last page of the run is last on its block (the reference
+  // hands it back with lsmBlockRefree); 0 if none.
+  uint32_t spare_block() const {
+    return finished_ && seg_.last != 0 && g_.IsLastOnBlock(seg_.last) ? next_block_ : 0;
+  }
+
+ private:
+  struct OutPage {
+    uint64_t no = 0;
+    Bytes buf;
+    uint32_t data = 0;
+    uint32_t n = 0;
+  };
+  // An in-memory b-tree page: records grow from offset 3, built for the smallest data area (pgsz - 4)
+  // because its page number (and so its size) is only known when it is full.
+  struct HierPage {
+    Bytes body;
+    std::vector<uint16_t> cells;
+    uint32_t used = kBtreeFirstRecordOffset;
+    uint32_t Free() const;
+  };
+
+  Status Fail(Status s);
+  Result<OutPage> AllocatePage();
+  Status StartLeaf(uint64_t base);
+  Status CompleteLeaf();
+  Status WritePage(const OutPage& p);
+  Status FlushWaiting();
+  Status WriteBody(ByteView bytes, uint64_t spill_base);
+  Status PushHierarchy(uint8_t topic, ByteView key);
+  Status FlushIndirect();
+  Status BtreeWrite(uint8_t type, uint64_t child, uint64_t key_page, ByteView key);
+  Result<uint64_t> PersistHier(const HierPage& hp, uint64_t right_child);
+
+  File* db_;
+  Geometry g_;
+  BlockAllocator* alloc_;
+  uint64_t start_page_;
+  Status status_;
+  bool finished_ = false;
+
+  Segment seg_;
+  uint32_t next_block_ = 0;  // allocated when the last assigned page became last on its block
+  std::vector<uint32_t> blocks_;
+  uint64_t pages_written_ = 0;
+
+  bool have_leaf_ = false;
+  OutPage leaf_;
+  uint16_t leaf_nrec_ = 0;
+  uint16_t leaf_flags_ = 0;
+  uint32_t leaf_off_ = 0;  // next free byte of the leaf's data area
+  uint64_t leaf_base_ = 0;
+  std::vector<OutPage> waiting_;  // b-tree pages numbered after leaf_, written after it
+
+  bool have_last_key_ = false;
+  uint8_t last_topic_ = 0;
+  Bytes last_key_;
+
+  // B-tree under construction: hier_[0] is the right-most page just above the leaves, back() the root.
+  std::vector<HierPage> hier_;
+  struct Saved {
+    uint64_t page = 0;
+    bool store = false;  // set page to the next leaf completed
+  };
+  Saved save_ptr_;      // leaf holding keys < the next key pushed (the page the previous push started)
+  Saved save_key_;      // leaf whose first record holds the pending indirect key
+  uint64_t indirect_child_ = 0;  // pending indirect entry's child, written at the next push or Finish
+  uint32_t nskip_ = 0;
+};
+
+}  // namespace lsm
