@@ -122,46 +122,73 @@ Status MergedCursor::Prev() {
   return Settle(Direction::kBackward);
 }
 
-Status MergeRecords(std::vector<std::unique_ptr<RecordCursor>>& sources, bool to_bottom,
-                    const std::function<Status(const Record&)>& emit) {
-  for (;;) {
-    const Record* min = Extreme(sources, true);
-    if (min == nullptr) return Status::Ok();
-    Record out;
-    out.flags = min->topic();
-    out.key = min->key;
-    bool decided = false;  // the point part is settled (by a newer record or a newer range)
-    bool before_covered = false, after_covered = false;
-    for (auto& s : sources) {
-      bool at = s->Valid() && Compare(s->record(), *min) == 0;
-      if (at) {
-        const Record& r = s->record();
-        before_covered |= (r.flags & kEndDelete) != 0;
-        after_covered |= (r.flags & kStartDelete) != 0;
-        if (!decided && (r.flags & kPointMask)) {
-          out.flags |= r.flags & kPointMask;
-          if (r.flags & kInsert) out.value = r.value;
-          decided = true;
-        }
-      } else if (CoversFromPast(*s, true)) {
-        before_covered = after_covered = true;
-        if (!decided) {
-          out.flags |= kPointDelete;  // hides whatever older sources hold at this key
-          decided = true;
-        }
+RecordMerger::RecordMerger(std::vector<std::unique_ptr<RecordCursor>>* newest_first, bool to_bottom)
+    : sources_(newest_first), to_bottom_(to_bottom) {}
+
+const Record* RecordMerger::Peek() const { return Extreme(*sources_, true); }
+
+int RecordMerger::PeekSource() const {
+  const Record* min = Peek();
+  if (min == nullptr) return -1;
+  for (size_t i = 0; i < sources_->size(); ++i) {
+    if ((*sources_)[i]->Valid() && &(*sources_)[i]->record() == min) return int(i);
+  }
+  return -1;
+}
+
+Status RecordMerger::Step(Record* out, bool* emitted) {
+  *emitted = false;
+  const Record* min = Peek();
+  if (min == nullptr) return Status::Ok();
+  out->flags = min->topic();
+  out->key = min->key;
+  out->value.clear();
+  out->pointer = 0;
+  bool decided = false;  // the point part is settled (by a newer record or a newer range)
+  bool before_covered = false, after_covered = false;
+  for (auto& s : *sources_) {
+    bool at = s->Valid() && Compare(s->record(), *min) == 0;
+    if (at) {
+      const Record& r = s->record();
+      before_covered |= (r.flags & kEndDelete) != 0;
+      after_covered |= (r.flags & kStartDelete) != 0;
+      if (!decided && (r.flags & kPointMask)) {
+        out->flags |= r.flags & kPointMask;
+        if (r.flags & kInsert) out->value = r.value;
+        decided = true;
+      }
+    } else if (CoversFromPast(*s, true)) {
+      before_covered = after_covered = true;
+      if (!decided) {
+        out->flags |= kPointDelete;  // hides whatever older sources hold at this key
+        decided = true;
       }
     }
-    if (!to_bottom) {
-      out.flags |= (before_covered ? kEndDelete : 0) | (after_covered ? kStartDelete : 0);
-    } else {
-      out.flags &= uint8_t(~kPointDelete);
-    }
-    if (out.flags & (kPointMask | kRangeMask)) LSM_RETURN_IF_ERROR(emit(out));
-    Record k = *min;
-    for (auto& s : sources) {
-      if (s->Valid() && Compare(s->record(), k) == 0) LSM_RETURN_IF_ERROR(s->Next());
+  }
+  if (!to_bottom_) {
+    out->flags |= (before_covered ? kEndDelete : 0) | (after_covered ? kStartDelete : 0);
+  } else {
+    out->flags &= uint8_t(~kPointDelete);
+  }
+  *emitted = (out->flags & (kPointMask | kRangeMask)) != 0;
+  for (auto& s : *sources_) {
+    if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, out->topic(), out->key) == 0) {
+      LSM_RETURN_IF_ERROR(s->Next());
     }
   }
+  return Status::Ok();
+}
+
+Status MergeRecords(std::vector<std::unique_ptr<RecordCursor>>& newest_first, bool to_bottom,
+                    const std::function<Status(const Record&)>& emit) {
+  RecordMerger merger(&newest_first, to_bottom);
+  Record out;
+  while (!merger.Done()) {
+    bool emitted = false;
+    LSM_RETURN_IF_ERROR(merger.Step(&out, &emitted));
+    if (emitted) LSM_RETURN_IF_ERROR(emit(out));
+  }
+  return Status::Ok();
 }
 
 }  // namespace lsm

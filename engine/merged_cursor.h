@@ -43,10 +43,27 @@ class MergedCursor {
   int current_ = -1;  // index of the source whose record is the visible value, or -1
 };
 
-// The merge used when writing a run: every key of the sources with the newest point part (or a point
+// The merge used when writing a run, one output key at a time so that a merge can stop between keys
+// and resume (incremental merges). Every key of the sources gets the newest point part (or a point
 // delete where a newer source's range hides an older insert), with range flags marking which gaps the
 // sources cover. Writing the bottom level (`to_bottom`) drops deletes and range flags, since nothing
-// older remains for them to hide. Sources must be positioned by the caller (First/SeekGe).
+// older remains for them to hide. Sources must be positioned by the caller (First/SeekGe/SeekCell).
+class RecordMerger {
+ public:
+  RecordMerger(std::vector<std::unique_ptr<RecordCursor>>* newest_first, bool to_bottom);
+  bool Done() const { return Peek() == nullptr; }
+  // The smallest key not yet merged (the split key of a paused merge), and the source holding it.
+  const Record* Peek() const;
+  int PeekSource() const;
+  // Merges the smallest key: *emitted says whether it produced an output record (*out).
+  Status Step(Record* out, bool* emitted);
+
+ private:
+  std::vector<std::unique_ptr<RecordCursor>>* sources_;
+  bool to_bottom_;
+};
+
+// The whole merge in one go (RecordMerger until Done), emitting every output record.
 Status MergeRecords(std::vector<std::unique_ptr<RecordCursor>>& newest_first, bool to_bottom,
                     const std::function<Status(const Record&)>& emit);
 

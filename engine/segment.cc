@@ -519,6 +519,8 @@ Status SegmentWriter::Add(uint8_t flags, ByteView key, ByteView value, uint64_t 
   if (first_record) {
     LSM_RETURN_IF_ERROR(Fail(StartLeaf(pointer)));
     save_ptr_.store = true;  // the first page is the b-tree's left-most child
+  } else if (!have_leaf_) {
+    LSM_RETURN_IF_ERROR(Fail(StartLeaf(pointer)));  // resuming after Pause: a fresh page
   }
   auto header_size = [&](uint64_t base) {
     return uint32_t(1 + VarintLength(pointer - base) + VarintLength(key.size()) +
@@ -644,8 +646,8 @@ Result<Segment> SegmentWriter::Finish() {
   if (!status_.ok()) return status_;
   if (finished_) return Status::Misuse("segment writer: Finish called twice");
   finished_ = true;
-  if (!have_leaf_) return Segment{};
-  LSM_RETURN_IF_ERROR(Fail(CompleteLeaf()));
+  if (seg_.first == 0) return Segment{};
+  if (have_leaf_) LSM_RETURN_IF_ERROR(Fail(CompleteLeaf()));
   LSM_RETURN_IF_ERROR(Fail(FlushIndirect()));
   if (!hier_.empty()) {
     uint64_t ptr = save_ptr_.page;  // the last indexed leaf is the right-most child of the lowest level
@@ -659,6 +661,15 @@ Result<Segment> SegmentWriter::Finish() {
   }
   LSM_RETURN_IF_ERROR(Fail(FlushWaiting()));
   return seg_;
+}
+
+Result<Segment> SegmentWriter::Pause() {
+  if (!status_.ok()) return status_;
+  if (finished_) return Status::Misuse("segment writer: Pause after Finish");
+  if (have_leaf_) LSM_RETURN_IF_ERROR(Fail(CompleteLeaf()));
+  Segment paused = seg_;
+  paused.root = 0;
+  return paused;
 }
 
 }  // namespace lsm

@@ -183,6 +183,11 @@ class SegmentWriter {
   // Writes the last leaf and the b-tree (if any record started on a page other than the first) and
   // returns the run. An empty run returns a zero Segment and writes nothing.
   Result<Segment> Finish();
+  // Writes the current leaf so that the run so far is a complete run on disk without a b-tree (root 0;
+  // readers scan it), and returns it. The writer keeps its b-tree in memory: later Adds continue on a
+  // fresh page and Finish indexes every leaf. This is how an incremental merge stops between work
+  // units: the checkpoint records the paused run as the merge's output.
+  Result<Segment> Pause();
 
   uint64_t pages_written() const { return pages_written_; }
   // Blocks holding pages of the run, in run order.

@@ -34,5 +34,7 @@ Result<Bytes> ReadFile(const std::string& path);
 
 int RunCkpt(const std::vector<std::string>& args);
 int RunMetakey(const std::vector<std::string>& args);
+int RunDb(const std::vector<std::string>& args);
+int RunDbBench();
 
 }  // namespace lsm::cli

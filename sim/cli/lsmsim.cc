@@ -23,6 +23,10 @@ const std::vector<Command>& Commands() {
        "decode a checkpoint meta page, encode one from JSON, or summarise many pages and databases", RunCkpt},
       {"metakey", "metakey decode HEX [--json] | metakey encode AGE LEVEL [SEPARATOR_HEX]",
        "decode or encode a bt meta-tree key", RunMetakey},
+      {"db",
+       "db load FILE < TSV | db dump FILE | db get FILE KEY_HEX | db put FILE KEY_HEX VALUE_HEX | db check FILE | "
+       "db bench [--bench_keys N] [--bench_dir D]",
+       "the engine on real files: load/dump hex TSV, get/put one key, integrity check, benchmark vs LevelDB", RunDb},
   };
   return commands;
 }

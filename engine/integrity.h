@@ -1,0 +1,41 @@
+// The structural integrity check of one snapshot of a database file (the seed's lsmFsIntegrityCheck,
+// made a real check instead of a debug assert, plus what it never looked at):
+//   - every run is a readable chain of blocks inside the file, and its records are in strictly
+//     ascending key order (both directions agree);
+//   - block accounting: every block 1..nblock is used by runs, or is the spare block reserved by the
+//     output of a merge in progress, or is on the free list - exactly one of these; a block in the
+//     middle of a run belongs to that run alone (runs may share only the blocks they start or end in);
+//   - the free list names blocks inside the file, with ids of earlier snapshots;
+//   - a merge in progress has its output entirely below its split key;
+//   - append points lie in blocks that runs own, after the pages of the run that ends there;
+//   - block redirects name distinct blocks.
+// Problems are reported one per line, each naming the level, run, block or page.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/checkpoint.h"
+#include "engine/env.h"
+#include "engine/geometry.h"
+#include "engine/status.h"
+
+namespace lsm {
+
+// The blocks of run `seg` in chain order (redirects applied), and, if `with_spare` and the run's last
+// page is last on its block, the block its next pointer reserves. kCorrupt if the chain leaves the file
+// (nblock), loops, or does not reach the block of seg.last.
+Result<std::vector<uint32_t>> RunBlocks(File* db, const Geometry& g, uint32_t nblock, const Segment& seg,
+                                        std::span<const BlockRedirect> redirects, bool with_spare);
+
+// Which redirects apply to a segment: only the oldest level's original run carries them (its lhs, or,
+// while that level is merging, its oldest input).
+std::span<const BlockRedirect> RedirectsFor(const Checkpoint& snap, size_t level, int rhs_index);
+
+// The problems found (empty string: healthy). `free_entries`: the whole free list (checkpoint delta
+// applied over the LSM part). Errors other than corruption (I/O) are returned as a Status.
+Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::map<uint32_t, int64_t>& free_entries);
+
+}  // namespace lsm

@@ -1,0 +1,180 @@
+// lsmsim db bench: the engine on PosixEnv against LevelDB on the same workload, in one program run.
+// Workload (LevelDB's db_bench shapes): fill-random (N puts of 16-byte keys and 100-byte values in
+// random order, one commit each, no sync: safety normal / WriteOptions::sync false), read-random (N gets
+// of keys that exist), scan (a full forward scan). LevelDB runs without compression, since our format has
+// none. Prints ops/s per engine and the ratio; timing uses the wall clock, which is fine here: this is a
+// measurement, not a simulation.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_format.h"
+#include "engine/db.h"
+#include "engine/posix_env.h"
+#include "leveldb/db.h"
+#include "leveldb/options.h"
+#include "sim/cli/command.h"
+
+ABSL_FLAG(int64_t, bench_keys, 1000000, "db bench: number of keys");
+ABSL_FLAG(std::string, bench_dir, "", "db bench: directory for the databases (default: a new one under /tmp)");
+
+namespace lsm::cli {
+namespace {
+
+constexpr size_t kKeySize = 16;
+constexpr size_t kValueSize = 100;
+
+// SplitMix64: the workload must not depend on the standard library's generators.
+struct SplitMix64 {
+  uint64_t state;
+  uint64_t Next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+};
+
+// Key i: 16 decimal digits, so keys are distinct and sort like their numbers.
+std::string Key(uint64_t i) { return absl::StrFormat("%016u", i); }
+
+struct Workload {
+  std::vector<uint64_t> fill_order;  // a permutation of 0..n-1
+  std::vector<uint64_t> read_order;
+  std::string values;  // a pool the values are cut from
+};
+
+Workload MakeWorkload(uint64_t n) {
+  Workload w;
+  SplitMix64 rng{42};
+  w.fill_order.resize(n);
+  for (uint64_t i = 0; i < n; ++i) w.fill_order[i] = i;
+  for (uint64_t i = n; i > 1; --i) std::swap(w.fill_order[i - 1], w.fill_order[rng.Next() % i]);
+  w.read_order.resize(n);
+  for (uint64_t i = 0; i < n; ++i) w.read_order[i] = rng.Next() % n;
+  w.values.resize(1 << 20);
+  for (char& c : w.values) c = char('a' + rng.Next() % 26);
+  return w;
+}
+
+std::string_view Value(const Workload& w, uint64_t i) {
+  return std::string_view(w.values).substr((i * 7919) % (w.values.size() - kValueSize), kValueSize);
+}
+
+struct Figures {
+  double fill = 0, read = 0, scan = 0;  // ops/s
+  uint64_t found = 0, scanned = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+double OpsPerSecond(uint64_t ops, Clock::time_point start) {
+  double s = std::chrono::duration<double>(Clock::now() - start).count();
+  return s > 0 ? double(ops) / s : 0;
+}
+
+Result<Figures> RunLsm(const Workload& w, const std::string& path) {
+  Figures f;
+  Options options;
+  options.safety = Safety::kNormal;
+  auto db = Db::Open(PosixEnv::Default(), path, options);
+  if (!db.ok()) return db.status();
+  auto start = Clock::now();
+  for (uint64_t i : w.fill_order) {
+    std::string k = Key(i);
+    LSM_RETURN_IF_ERROR((*db)->Put(AsBytes(k), AsBytes(Value(w, i))));
+  }
+  f.fill = OpsPerSecond(w.fill_order.size(), start);
+  start = Clock::now();
+  for (uint64_t i : w.read_order) {
+    std::string k = Key(i);
+    auto v = (*db)->Get(AsBytes(k));
+    if (!v.ok()) return v.status();
+    f.found += v->has_value();
+  }
+  f.read = OpsPerSecond(w.read_order.size(), start);
+  start = Clock::now();
+  {
+    auto c = (*db)->NewCursor();
+    if (!c.ok()) return c.status();
+    for (Status s = (*c)->First(); (*c)->Valid(); s = (*c)->Next()) {
+      LSM_RETURN_IF_ERROR(s);
+      ++f.scanned;
+    }
+  }
+  f.scan = OpsPerSecond(f.scanned, start);
+  LSM_RETURN_IF_ERROR((*db)->Close());
+  return f;
+}
+
+Result<Figures> RunLevelDb(const Workload& w, const std::string& path) {
+  Figures f;
+  leveldb::Options options;
+  options.create_if_missing = true;
+  options.compression = leveldb::kNoCompression;
+  leveldb::DB* raw = nullptr;
+  leveldb::Status s = leveldb::DB::Open(options, path, &raw);
+  if (!s.ok()) return Status::IoError("leveldb: " + s.ToString());
+  std::unique_ptr<leveldb::DB> db(raw);
+  auto start = Clock::now();
+  for (uint64_t i : w.fill_order) {
+    std::string k = Key(i);
+    std::string_view v = Value(w, i);
+    s = db->Put(leveldb::WriteOptions(), k, leveldb::Slice(v.data(), v.size()));
+    if (!s.ok()) return Status::IoError("leveldb: " + s.ToString());
+  }
+  f.fill = OpsPerSecond(w.fill_order.size(), start);
+  start = Clock::now();
+  std::string value;
+  for (uint64_t i : w.read_order) {
+    f.found += db->Get(leveldb::ReadOptions(), Key(i), &value).ok();
+  }
+  f.read = OpsPerSecond(w.read_order.size(), start);
+  start = Clock::now();
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++f.scanned;
+  f.scan = OpsPerSecond(f.scanned, start);
+  return f;
+}
+
+}  // namespace
+
+int RunDbBench() {
+  const int64_t n = absl::GetFlag(FLAGS_bench_keys);
+  if (n < 1) return UsageError(absl::StrFormat("--bench_keys %d must be at least 1", n));
+  std::string dir = absl::GetFlag(FLAGS_bench_dir);
+  std::error_code ec;
+  if (dir.empty()) {
+    char tmpl[] = "/tmp/lsmsim-bench-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) return UsageError("cannot create a directory under /tmp");
+    dir = tmpl;
+  } else if (!std::filesystem::create_directories(dir, ec) && ec) {
+    return UsageError("cannot create " + dir + ": " + ec.message());
+  }
+  std::printf("db bench: %lld keys of %zu bytes, values of %zu bytes, in %s\n", (long long)n, kKeySize, kValueSize, dir.c_str());
+  Workload w = MakeWorkload(uint64_t(n));
+  auto lsm = RunLsm(w, dir + "/lsm.db");
+  if (!lsm.ok()) return InputError(lsm.status());
+  auto ldb = RunLevelDb(w, dir + "/leveldb");
+  if (!ldb.ok()) return InputError(ldb.status());
+  std::filesystem::remove_all(dir, ec);
+  auto row = [](const char* name, double a, double b) {
+    std::printf("%-12s lsmsim %12.0f ops/s   leveldb %12.0f ops/s   ratio %.2fx\n", name, a, b, b > 0 ? a / b : 0);
+  };
+  row("fill-random", lsm->fill, ldb->fill);
+  row("read-random", lsm->read, ldb->read);
+  row("scan", lsm->scan, ldb->scan);
+  if (lsm->found != uint64_t(n) || ldb->found != uint64_t(n) || lsm->scanned != uint64_t(n) ||
+      ldb->scanned != uint64_t(n)) {
+    std::printf("MISMATCH: lsmsim found %llu scanned %llu, leveldb found %llu scanned %llu (expected %lld)\n",
+                (unsigned long long)lsm->found, (unsigned long long)lsm->scanned, (unsigned long long)ldb->found,
+                (unsigned long long)ldb->scanned, (long long)n);
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace lsm::cli
