@@ -533,8 +533,13 @@ Status Db::MakeRoomForLevel() {
     uint32_t units = 0;
     for (const Level& l : snap_.levels) units += RhsUnits(l);
     if (units + 1 <= kMaxRhsUnits) return Status::Ok();
+    const size_t levels = snap_.levels.size();
     auto w = DoWork(int(options_.automerge), -1, true);
     if (!w.ok()) return w.status();
+    if (snap_.levels.size() >= levels && !merge_) {
+      return Status::Full(absl::StrFormat("%s: %u rhs units in %u levels and nothing left to merge", path_, units,
+                                          levels));
+    }
   }
 }
 

@@ -71,7 +71,8 @@ Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::
   std::string problems;
   auto problem = [&](const std::string& p) { problems += p + "\n"; };
   const Geometry g{snap.pgsz, snap.blksz};
-  std::vector<int> interior(size_t{snap.nblock} + 1, 0), edge(size_t{snap.nblock} + 1, 0);
+  // Sparse: nblock comes from the file and may be hostile.
+  std::map<uint32_t, int> interior, edge;
   struct RunEnd {
     uint64_t first, last;
   };
@@ -133,15 +134,35 @@ Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::
     }
   }
 
-  for (uint32_t b = 1; b <= snap.nblock; ++b) {
-    const bool used = interior[b] + edge[b] > 0;
-    const bool free = free_entries.count(b) != 0;
-    if (interior[b] > 1 || (interior[b] == 1 && edge[b] > 0)) {
+  std::set<uint32_t> known;
+  for (const auto& [b, n] : interior) known.insert(b);
+  for (const auto& [b, n] : edge) known.insert(b);
+  for (uint32_t b : known) {
+    const int in = interior.count(b) ? interior[b] : 0;
+    const int ed = edge.count(b) ? edge[b] : 0;
+    if (in > 1 || (in == 1 && ed > 0)) {
       problem(absl::StrFormat("block %u: in the middle of one run but used by another", b));
     }
-    if (used && free) problem(absl::StrFormat("block %u: used by a run and on the free list", b));
-    if (!used && !free) problem(absl::StrFormat("block %u: neither used nor free (leaked)", b));
+    if (free_entries.count(b)) problem(absl::StrFormat("block %u: used by a run and on the free list", b));
   }
+  for (const auto& [b, id] : free_entries) known.insert(b);
+  // Leaks: the gaps in 1..nblock, listed up to a few, counted in full.
+  uint64_t leaked = 0;
+  std::string listed;
+  uint64_t next = 1;
+  auto gap = [&](uint64_t from, uint64_t to) {  // [from, to)
+    if (from >= to) return;
+    leaked += to - from;
+    for (uint64_t b = from; b < to && listed.size() < 60; ++b) listed += absl::StrFormat(" %u", b);
+  };
+  for (uint32_t b : known) {
+    if (b > snap.nblock) break;
+    gap(next, b);
+    next = uint64_t{b} + 1;
+  }
+  gap(next, uint64_t{snap.nblock} + 1);
+  if (leaked > 0) problem(absl::StrFormat("%u blocks neither used nor free (leaked):%s%s", leaked, listed,
+                                          listed.size() >= 60 ? " ..." : ""));
   for (const auto& [block, id] : free_entries) {
     if (block < 1 || block > snap.nblock) {
       problem(absl::StrFormat("free list: block %u is outside the file (%u blocks)", block, snap.nblock));
@@ -153,7 +174,7 @@ Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::
   for (uint64_t ap : snap.append) {
     if (ap == 0) continue;
     const uint64_t block = g.BlockOf(ap);
-    if (block < 1 || block > snap.nblock || edge[block] == 0) {
+    if (block < 1 || block > snap.nblock || !edge.count(uint32_t(block))) {
       problem(absl::StrFormat("append point %u: block %u is not the end of a run", ap, block));
       continue;
     }

@@ -1,0 +1,408 @@
+// The Db on MemEnv: the golden databases written by SQLite4 LSM (dump exactly, accept writes), load and
+// reopen, paused merges across reopen, locking, foreign files, and random corruption of the golden files
+// (every result opens, reads and closes with a clean error or success; the asan build runs this too).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "engine/db.h"
+#include "engine/mem_env.h"
+#include "engine/tests/golden_files.h"
+
+namespace lsm {
+namespace {
+
+using Map = std::map<Bytes, Bytes>;
+namespace fs = std::filesystem;
+
+struct Golden {
+  std::string name;
+  fs::path db;
+  fs::path log;  // empty if none
+  Map expected;
+};
+
+std::vector<Golden> GoldenDatabases() {
+  std::vector<Golden> out;
+  for (const auto& entry : fs::directory_iterator(testing::GoldenDir() / "db")) {
+    const std::string file = entry.path().filename().string();
+    if (entry.path().extension() != ".db") continue;
+    Golden g;
+    g.name = file.substr(0, file.find('.'));
+    g.db = entry.path();
+    if (fs::exists(entry.path().string() + "-log")) g.log = entry.path().string() + "-log";
+    std::ifstream tsv(testing::GoldenDir() / "db" / (g.name + ".expected.tsv"));
+    std::string line;
+    while (std::getline(tsv, line)) {
+      Bytes k, v;
+      size_t tab = line.find('\t');
+      EXPECT_TRUE(FromHex(line.substr(0, tab), &k) && FromHex(line.substr(tab + 1), &v)) << line;
+      g.expected[k] = v;
+    }
+    out.push_back(std::move(g));
+  }
+  std::sort(out.begin(), out.end(), [](const Golden& a, const Golden& b) { return a.name < b.name; });
+  EXPECT_GE(out.size(), 4u);
+  return out;
+}
+
+void Install(MemEnv& env, const Golden& g) {
+  env.SetContents("g.db", testing::ReadGolden(g.db));
+  if (!g.log.empty()) env.SetContents("g.db-log", testing::ReadGolden(g.log));
+}
+
+Result<Map> Dump(Db& db) {
+  Map out;
+  auto c = db.NewCursor();
+  if (!c.ok()) return c.status();
+  for (Status s = (*c)->First(); (*c)->Valid(); s = (*c)->Next()) {
+    LSM_RETURN_IF_ERROR(s);
+    out[Bytes((*c)->key().begin(), (*c)->key().end())] = Bytes((*c)->value().begin(), (*c)->value().end());
+  }
+  return out;
+}
+
+std::unique_ptr<Db> OpenOk(MemEnv& env, const Options& options = Options{}) {
+  auto db = Db::Open(&env, "g.db", options);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return db.ok() ? std::move(db).value() : nullptr;
+}
+
+void ExpectHealthy(Db& db) {
+  auto problems = db.Check();
+  ASSERT_TRUE(problems.ok()) << problems.status().ToString();
+  EXPECT_EQ(*problems, "");
+}
+
+// SplitMix64, for deterministic test inputs.
+struct Rng {
+  uint64_t s;
+  uint64_t Next() {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint64_t Below(uint64_t n) { return n == 0 ? 0 : Next() % n; }
+};
+
+TEST(DbGoldenTest, EveryGoldenDatabaseDumpsExactlyAndChecksClean) {
+  for (const Golden& g : GoldenDatabases()) {
+    SCOPED_TRACE(g.name);
+    MemEnv env;
+    Install(env, g);
+    auto db = OpenOk(env);
+    ASSERT_NE(db, nullptr);
+    if (!g.log.empty()) EXPECT_GT(db->stats().log_replayed_commits, 0u);
+    auto dumped = Dump(*db);
+    ASSERT_TRUE(dumped.ok()) << dumped.status().ToString();
+    EXPECT_EQ(dumped->size(), g.expected.size());
+    EXPECT_TRUE(*dumped == g.expected);
+    for (const auto& [k, v] : g.expected) {
+      auto got = db->Get(k);
+      ASSERT_TRUE(got.ok() && got->has_value() && **got == v) << ToHex(k);
+    }
+    ExpectHealthy(*db);
+    ASSERT_TRUE(db->Close().ok());
+  }
+}
+
+// Our writer continues the reference's files: its levels, free-list records and append points.
+TEST(DbGoldenTest, GoldenDatabasesAcceptWritesMergesAndReopen) {
+  for (const Golden& g : GoldenDatabases()) {
+    SCOPED_TRACE(g.name);
+    MemEnv env;
+    Install(env, g);
+    Map model = g.expected;
+    Options options;
+    options.autoflush_kb = 16;
+    auto db = OpenOk(env, options);
+    ASSERT_NE(db, nullptr);
+    Rng rng{7};
+    std::vector<Bytes> keys;
+    for (const auto& [k, v] : model) keys.push_back(k);
+    for (int i = 0; i < 3000; ++i) {
+      Bytes k = keys.empty() || rng.Below(2) ? Bytes{uint8_t('k'), uint8_t(rng.Below(256)), uint8_t(rng.Below(256))}
+                                              : keys[rng.Below(keys.size())];
+      if (rng.Below(10) == 0) {
+        ASSERT_TRUE(db->Erase(k).ok());
+        model.erase(k);
+      } else {
+        Bytes v(rng.Below(300), uint8_t(i));
+        ASSERT_TRUE(db->Put(k, v).ok());
+        model[k] = v;
+      }
+    }
+    ASSERT_TRUE(db->Work(1, -1).ok());  // merge everything into one level
+    EXPECT_EQ(db->snapshot().levels.size(), 1u);
+    ExpectHealthy(*db);
+    ASSERT_TRUE(db->Close().ok());
+    db = OpenOk(env, options);
+    ASSERT_NE(db, nullptr);
+    auto dumped = Dump(*db);
+    ASSERT_TRUE(dumped.ok()) << dumped.status().ToString();
+    EXPECT_TRUE(*dumped == model);
+    ExpectHealthy(*db);
+  }
+}
+
+TEST(DbTest, LoadedDatabaseReopensWithTheSameContentAndAValidCheckpoint) {
+  const Golden g = GoldenDatabases()[1];
+  MemEnv env;
+  {
+    auto db = OpenOk(env);
+    ASSERT_TRUE(db->Begin().ok());
+    for (const auto& [k, v] : g.expected) ASSERT_TRUE(db->Put(k, v).ok());
+    ASSERT_TRUE(db->Commit().ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  EXPECT_FALSE(*env.Exists("g.db-log"));  // a clean close deletes the log, as the seed does
+  auto bytes = env.Contents("g.db");
+  ASSERT_TRUE(bytes.ok());
+  MetaPageChoice choice = ChooseMetaPage(ByteView(*bytes).first(kMetaPageSize), ByteView(*bytes).subspan(kMetaPageSize, kMetaPageSize));
+  ASSERT_NE(choice.page, MetaPage::kNone);
+  EXPECT_LE(bytes->size(), uint64_t{choice.checkpoint->nblock} * choice.checkpoint->blksz);  // truncated to its blocks
+  auto db = OpenOk(env);
+  auto dumped = Dump(*db);
+  ASSERT_TRUE(dumped.ok());
+  EXPECT_TRUE(*dumped == g.expected);
+  ExpectHealthy(*db);
+}
+
+TEST(DbTest, APausedMergeIsReadableCheckpointedAndRestartedAfterReopen) {
+  MemEnv env;
+  Options options;
+  options.page_size = 512;
+  options.block_size = 64 * 1024;
+  options.autoflush_kb = 4;
+  options.autowork = false;
+  options.autocheckpoint_kb = 0;
+  Map model;
+  auto db = OpenOk(env, options);
+  for (int i = 0; i < 4000; ++i) {
+    Bytes k{uint8_t('a' + i % 26), uint8_t(i / 26 % 256), uint8_t(i * 7 % 256)};
+    Bytes v(i % 50, uint8_t(i));
+    ASSERT_TRUE(db->Put(k, v).ok());
+    model[k] = v;
+    if (i % 500 == 0) {
+      Bytes a{uint8_t('c')}, b{uint8_t('f')};
+      ASSERT_TRUE(db->EraseRange(a, b).ok());
+      model.erase(model.upper_bound(a), model.lower_bound(b));
+    }
+  }
+  ASSERT_GE(db->snapshot().levels.size(), 4u);
+  ASSERT_TRUE(db->Work(4, 2).ok());  // a couple of pages: the merge pauses
+  auto merging = [&] {
+    for (const Level& l : db->snapshot().levels) {
+      if (!l.rhs.empty()) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(merging());
+  auto dumped = Dump(*db);
+  ASSERT_TRUE(dumped.ok());
+  EXPECT_TRUE(*dumped == model);
+  ExpectHealthy(*db);
+  ASSERT_TRUE(db->Checkpoint().ok());
+  EXPECT_EQ(db->stats().checkpoints_mid_merge, 1u);
+  db.reset();  // abandon: the checkpoint holds the paused merge
+  db = OpenOk(env, options);
+  ASSERT_TRUE(merging());
+  dumped = Dump(*db);
+  ASSERT_TRUE(dumped.ok());
+  EXPECT_TRUE(*dumped == model);
+  ASSERT_TRUE(db->Work(4, -1).ok());
+  EXPECT_EQ(db->stats().merges_restarted, 1u);
+  EXPECT_GE(db->stats().merges, 1u);
+  EXPECT_FALSE(merging());
+  ExpectHealthy(*db);
+  dumped = Dump(*db);
+  ASSERT_TRUE(dumped.ok());
+  EXPECT_TRUE(*dumped == model);
+}
+
+TEST(DbTest, ASecondOpenOfTheSameFileIsBusy) {
+  MemEnv env;
+  auto db = OpenOk(env);
+  auto second = Db::Open(&env, "g.db", Options{});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kBusy);
+  db.reset();
+  EXPECT_TRUE(Db::Open(&env, "g.db", Options{}).ok());
+}
+
+TEST(DbTest, ForeignAndBadInputsGetClearErrors) {
+  MemEnv env;
+  Bytes sqlite(16384, 0);
+  std::string magic = "SQLite format 3";
+  std::copy(magic.begin(), magic.end(), sqlite.begin());
+  env.SetContents("g.db", sqlite);
+  auto db = Db::Open(&env, "g.db", Options{});
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), Code::kNotADatabase);
+  EXPECT_NE(db.status().message().find("neither meta page"), std::string::npos) << db.status().message();
+
+  Options bad;
+  bad.page_size = 1000;
+  auto opened = Db::Open(&env, "h.db", bad);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(opened.status().message().find("page size 1000"), std::string::npos);
+}
+
+TEST(DbTest, TransactionsNestAndRollBack) {
+  MemEnv env;
+  auto db = OpenOk(env);
+  Bytes a{'a'}, b{'b'}, one{'1'}, two{'2'};
+  ASSERT_TRUE(db->Begin().ok());
+  ASSERT_TRUE(db->Put(a, one).ok());
+  ASSERT_TRUE(db->Begin().ok());
+  ASSERT_TRUE(db->Put(b, two).ok());
+  ASSERT_TRUE(db->Erase(a).ok());
+  ASSERT_TRUE(db->Rollback().ok());
+  ASSERT_TRUE(db->Commit().ok());
+  EXPECT_EQ(**db->Get(a), one);
+  EXPECT_FALSE(db->Get(b)->has_value());
+  EXPECT_EQ(db->Commit().code(), Code::kMisuse);
+  ASSERT_TRUE(db->Begin().ok());
+  EXPECT_EQ(db->Flush().code(), Code::kMisuse);
+  ASSERT_TRUE(db->Put(b, two).ok());
+  db.reset();  // abandoned with the transaction open: it never committed
+  db = OpenOk(env);
+  EXPECT_EQ(**db->Get(a), one);
+  EXPECT_FALSE(db->Get(b)->has_value());
+}
+
+// --- Corruption ------------------------------------------------------------------------------------
+
+enum class Mutation { kBitFlips, kTruncate, kZeroPage, kGarbagePage, kHostileCheckpoint, kLogBytes };
+
+std::string Mutate(Rng& rng, Bytes& db, Bytes& log) {
+  const Mutation m = Mutation(rng.Below(6));
+  switch (m) {
+    case Mutation::kBitFlips: {
+      const int n = 1 + int(rng.Below(8));
+      // Half the flips land in the meta pages and first data pages, where the structure lives.
+      for (int i = 0; i < n; ++i) {
+        size_t at = rng.Below(2) ? rng.Below(std::min<size_t>(db.size(), 3 * 4096)) : rng.Below(db.size());
+        db[at] ^= uint8_t(1 << rng.Below(8));
+      }
+      return "bit flips";
+    }
+    case Mutation::kTruncate:
+      db.resize(rng.Below(db.size()));
+      return "truncate";
+    case Mutation::kZeroPage:
+    case Mutation::kGarbagePage: {
+      const size_t page = 1024;
+      size_t at = rng.Below(db.size() / page) * page;
+      for (size_t i = at; i < std::min(db.size(), at + page); ++i) db[i] = m == Mutation::kZeroPage ? 0 : uint8_t(rng.Next());
+      return m == Mutation::kZeroPage ? "zero page" : "garbage page";
+    }
+    case Mutation::kHostileCheckpoint: {
+      // A checkpoint with a valid checksum and hostile values: only bounds checks stand in the way.
+      auto c = DecodeCheckpoint(db);
+      if (!c.ok()) return "hostile checkpoint (skipped)";
+      Checkpoint k = *c;
+      auto wild = [&](uint64_t around) { return rng.Below(4) == 0 ? rng.Next() >> rng.Below(64) : rng.Below(around * 2 + 2); };
+      const uint64_t pages = db.size() / k.pgsz + 1;
+      switch (rng.Below(6)) {
+        case 0:
+          k.nblock = uint32_t(wild(k.nblock));
+          break;
+        case 1:
+          if (!k.levels.empty()) {
+            Segment& s = k.levels[rng.Below(k.levels.size())].lhs;
+            (rng.Below(2) ? s.first : rng.Below(2) ? s.last : rng.Below(2) ? s.root : s.size) = wild(pages);
+          }
+          break;
+        case 2:
+          k.append[rng.Below(kAppendPoints)] = wild(pages);
+          break;
+        case 3:
+          k.freelist.push_back(FreeEntry{uint32_t(wild(k.nblock)), int64_t(rng.Below(k.id))});
+          break;
+        case 4:
+          k.log.offset = wild(1 << 20);
+          break;
+        default:
+          if (!k.levels.empty()) {
+            Level& l = k.levels[rng.Below(k.levels.size())];
+            l.rhs.push_back(k.levels.back().lhs);
+            l.merge.inputs.assign(l.rhs.size(), MergeCursor{wild(pages), uint32_t(rng.Below(8))});
+            l.merge.splitkey = MergeCursor{wild(pages), uint32_t(rng.Below(8))};
+          }
+          break;
+      }
+      auto blob = EncodeCheckpoint(k);
+      if (!blob.ok()) return "hostile checkpoint (unencodable)";
+      std::copy(blob->begin(), blob->end(), db.begin());
+      std::fill(db.begin() + std::ptrdiff_t(blob->size()), db.begin() + kMetaPageSize, 0);
+      std::fill(db.begin() + kMetaPageSize, db.begin() + 2 * kMetaPageSize, 0);  // no fallback
+      return "hostile checkpoint";
+    }
+    case Mutation::kLogBytes:
+      if (log.empty()) return "log (none)";
+      for (int i = 0; i < 4; ++i) log[rng.Below(log.size())] = uint8_t(rng.Next());
+      return "log bytes";
+  }
+  return "";
+}
+
+TEST(DbCorruptionTest, MutatedGoldenFilesOpenReadAndCloseWithoutCrashing) {
+  Rng rng{20261125};
+  std::map<std::string, int> outcomes;
+  for (const Golden& g : GoldenDatabases()) {
+    const Bytes db0 = testing::ReadGolden(g.db);
+    const Bytes log0 = g.log.empty() ? Bytes() : testing::ReadGolden(g.log);
+    for (int round = 0; round < 120; ++round) {
+      Bytes dbb = db0, logb = log0;
+      const std::string what = Mutate(rng, dbb, logb);
+      SCOPED_TRACE(g.name + " round " + std::to_string(round) + ": " + what);
+      MemEnv env;
+      env.SetContents("g.db", dbb);
+      if (!logb.empty()) env.SetContents("g.db-log", logb);
+      auto db = Db::Open(&env, "g.db", Options{});
+      if (!db.ok()) {
+        EXPECT_FALSE(db.status().message().empty());
+        ++outcomes["open: " + std::string(CodeName(db.status().code()))];
+        continue;
+      }
+      Status s;
+      {
+        auto c = (*db)->NewCursor();
+        if (c.ok()) {
+          for (s = (*c)->First(); s.ok() && (*c)->Valid(); s = (*c)->Next()) {
+          }
+          if (s.ok()) {
+            for (s = (*c)->Last(); s.ok() && (*c)->Valid(); s = (*c)->Prev()) {
+            }
+          }
+        } else {
+          s = c.status();
+        }
+      }
+      for (const auto& [k, v] : g.expected) {
+        if (!s.ok()) break;
+        s = (*db)->Get(k).status();
+      }
+      auto problems = (*db)->Check();
+      Bytes key{'z', 'z'};
+      Status w = (*db)->Put(key, key);
+      Status closed = (*db)->Close();
+      ++outcomes[s.ok() ? (problems.ok() && problems->empty() ? "clean" : "check found problems")
+                        : "read: " + std::string(CodeName(s.code()))];
+      if (!s.ok()) EXPECT_FALSE(s.message().empty());
+      (void)w;
+      (void)closed;
+    }
+  }
+  for (const auto& [what, n] : outcomes) std::cout << "  " << what << ": " << n << "\n";
+  EXPECT_GT(outcomes.size(), 2u);  // the mutations reach several different defences
+}
+
+}  // namespace
+}  // namespace lsm
