@@ -45,3 +45,35 @@ add_test(NAME cli_ckpt_roundtrip COMMAND sh -c "set -e; d=$(mktemp -d); n=0
 set_tests_properties(cli_ckpt_roundtrip PROPERTIES PASS_REGULAR_EXPRESSION "roundtrip 9 pages")
 cli_test(ckpt_summary ARGS ckpt summary ${G}/ckpt/052_compact_meta1.bin ${G}/db/pub_tiny_4k.db
   EXPECT "recovery uses: page 1\n3 meta pages, 2 valid, 1 without a valid checkpoint")
+
+# lsmsim db dump prints exactly the expected lines for every golden database, on a copy (recovery
+# writes: the crash database's log is replayed, flushed and checkpointed at close).
+file(GLOB GOLDEN_DBS ${G}/db/*.db)
+foreach(db ${GOLDEN_DBS})
+  get_filename_component(file ${db} NAME)
+  string(REGEX REPLACE "\\..*" "" stem ${file})
+  add_test(NAME cli_db_dump_${stem} COMMAND sh -c "set -e; d=$(mktemp -d); cp \"$1\"* $d/; chmod u+w $d/*
+    \"$0\" db dump $d/$2 > $d/out.tsv; cmp $d/out.tsv \"$3\"
+    \"$0\" db dump $d/$2 > $d/again.tsv; cmp $d/again.tsv \"$3\"
+    \"$0\" db check $d/$2; rm -rf $d" $<TARGET_FILE:lsmsim> ${db} ${file} ${G}/db/${stem}.expected.tsv)
+  set_tests_properties(cli_db_dump_${stem} PROPERTIES PASS_REGULAR_EXPRESSION "^ok: checkpoint")
+endforeach()
+# load -> dump round trip with default options, then get/put/check, and errors for bad input.
+add_test(NAME cli_db_load_dump COMMAND sh -c "set -e; d=$(mktemp -d)
+  \"$0\" db load $d/new.db < \"$1\"; \"$0\" db dump $d/new.db > $d/out.tsv; cmp $d/out.tsv \"$1\"
+  \"$0\" ckpt decode $d/new.db --page 1 > /dev/null || \"$0\" ckpt decode $d/new.db --page 2 > /dev/null
+  \"$0\" db put $d/new.db 00ff 0102; test \"$(\"$0\" db get $d/new.db 00ff)\" = 0102
+  if \"$0\" db get $d/new.db 00fe; then exit 1; fi
+  \"$0\" db check $d/new.db; rm -rf $d" $<TARGET_FILE:lsmsim> ${G}/db/pub_small_1k.expected.tsv)
+set_tests_properties(cli_db_load_dump PROPERTIES PASS_REGULAR_EXPRESSION "ok: checkpoint")
+foreach(case
+    "db_missing|db dump /nonexistent/x.db"
+    "db_foreign|db dump ${G}/db/README.md"
+    "db_bad_hex|db get ${G}/db/pub_tiny_4k.db zz"
+    "db_verb|db frobnicate x")
+  string(REPLACE "|" ";" parts "${case}")
+  list(GET parts 0 name)
+  list(GET parts 1 cmdline)
+  separate_arguments(cmdline)
+  add_test(NAME cli_exit2_${name} COMMAND sh -c "e=$(mktemp); \"$0\" \"$@\" 2>$e; rc=$?; cat $e; n=$(wc -l < $e); rm -f $e; [ $rc -eq 2 ] && [ $n -eq 1 ]" $<TARGET_FILE:lsmsim> ${cmdline})
+endforeach()
