@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/clipped_cursor.h"
 #include "engine/integrity.h"
+#include "engine/page_cache.h"
 #include "engine/segment.h"
 #include "engine/vector_cursor.h"
 
@@ -181,6 +182,7 @@ uint64_t Db::TakeAppendPoint() {
 
 void Db::Published(uint64_t pages) {
   ++snap_.id;
+  ++levels_version_;
   snap_.nwrite += uint32_t(pages);
   pages_since_checkpoint_ += pages;
   ++generation_;
@@ -245,6 +247,9 @@ Status Db::Recover() {
     snap_ = Checkpoint::Empty(options_.page_size, options_.block_size);
   }
   geom_ = Geometry{snap_.pgsz, snap_.blksz};
+  if (options_.cache_kb > 0) {
+    db_file_ = std::make_unique<CachedFile>(std::move(db_file_), geom_.pgsz, size_t{options_.cache_kb} * 1024);
+  }
   LSM_RETURN_IF_ERROR(ValidateSnapshot());
   LSM_RETURN_IF_ERROR(LoadFreeList(snap_.freelist));
   snap_.freelist.clear();  // the free list lives in free_ from here on
@@ -389,9 +394,15 @@ Result<std::optional<Bytes>> Db::Get(ByteView key) {
   auto d = decide(*tree);
   if (!d.ok()) return d.status();
   if (*d) return **d;
-  for (size_t li = 0; li < snap_.levels.size(); ++li) {
-    std::vector<std::unique_ptr<RecordCursor>> sources;
-    LSM_RETURN_IF_ERROR(AddLevelSources(li, &sources));
+  if (get_cursors_version_ != levels_version_) {
+    get_cursors_.clear();
+    for (size_t li = 0; li < snap_.levels.size(); ++li) {
+      get_cursors_.emplace_back();
+      LSM_RETURN_IF_ERROR(AddLevelSources(li, &get_cursors_.back()));
+    }
+    get_cursors_version_ = levels_version_;
+  }
+  for (auto& sources : get_cursors_) {
     for (auto& s : sources) {
       d = decide(*s);
       if (!d.ok()) return d.status();

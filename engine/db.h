@@ -32,6 +32,7 @@ struct Options {
   uint32_t autocheckpoint_kb = 2048;  // checkpoint after this many KB of pages written (0: only on demand)
   uint32_t max_freelist = kMaxFreelistEntries;  // free-list entries kept in the checkpoint (2..24)
   bool use_log = true;
+  uint32_t cache_kb = 16 * 1024;    // page cache over the database file
 
   // kInvalidArgument naming the first bad option.
   Status Validate() const;
@@ -205,6 +206,10 @@ class Db {
   std::vector<size_t> op_marks_;       // pending_ size per open transaction
   std::vector<LogOp> pending_;         // ops of the open outermost transaction
   uint64_t generation_ = 0;            // bumped by every change, to detect stale cursors
+  uint64_t levels_version_ = 0;        // bumped whenever the levels change
+  // Get's cursors over each level, reused while levels_version_ stays the same.
+  std::vector<std::vector<std::unique_ptr<RecordCursor>>> get_cursors_;
+  uint64_t get_cursors_version_ = ~uint64_t{0};
   Status broken_;                      // set when a write to the db file failed half-way
   bool closed_ = false;
   DbStats stats_;

@@ -66,9 +66,13 @@ Status MergedCursor::Settle(Direction dir) {
 
 Status MergedCursor::StepPast(Direction dir) {
   bool forward = dir == Direction::kForward;
-  Record k = *Extreme(sources_, forward);
-  for (size_t i = 0; i < sources_.size(); ++i) {
-    if (AtKey(i, k)) LSM_RETURN_IF_ERROR(forward ? sources_[i]->Next() : sources_[i]->Prev());
+  const Record* extreme = Extreme(sources_, forward);
+  const uint8_t topic = extreme->topic();
+  key_.assign(extreme->key.begin(), extreme->key.end());  // sources move: keep the key, not the record
+  for (auto& s : sources_) {
+    if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, key_) == 0) {
+      LSM_RETURN_IF_ERROR(forward ? s->Next() : s->Prev());
+    }
   }
   return Status::Ok();
 }
@@ -95,14 +99,15 @@ Status MergedCursor::SeekLe(ByteView key) {
 
 Status MergedCursor::Next() {
   if (current_ < 0) return Status::Ok();
-  Record k = sources_[current_]->record();
+  const uint8_t topic = sources_[current_]->record().topic();
   if (dir_ == Direction::kForward) {
     LSM_RETURN_IF_ERROR(StepPast(Direction::kForward));
   } else {
     // Turning around: every source to the first record > k.
+    Bytes k(key().begin(), key().end());
     for (auto& s : sources_) {
-      LSM_RETURN_IF_ERROR(s->SeekGe(k.topic(), k.key));
-      if (s->Valid() && Compare(s->record(), k) == 0) LSM_RETURN_IF_ERROR(s->Next());
+      LSM_RETURN_IF_ERROR(s->SeekGe(topic, k));
+      if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, k) == 0) LSM_RETURN_IF_ERROR(s->Next());
     }
   }
   return Settle(Direction::kForward);
@@ -110,13 +115,14 @@ Status MergedCursor::Next() {
 
 Status MergedCursor::Prev() {
   if (current_ < 0) return Status::Ok();
-  Record k = sources_[current_]->record();
+  const uint8_t topic = sources_[current_]->record().topic();
   if (dir_ == Direction::kBackward) {
     LSM_RETURN_IF_ERROR(StepPast(Direction::kBackward));
   } else {
+    Bytes k(key().begin(), key().end());
     for (auto& s : sources_) {
-      LSM_RETURN_IF_ERROR(s->SeekLe(k.topic(), k.key));
-      if (s->Valid() && Compare(s->record(), k) == 0) LSM_RETURN_IF_ERROR(s->Prev());
+      LSM_RETURN_IF_ERROR(s->SeekLe(topic, k));
+      if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, k) == 0) LSM_RETURN_IF_ERROR(s->Prev());
     }
   }
   return Settle(Direction::kBackward);

@@ -41,6 +41,7 @@ class MergedCursor {
   uint8_t topic_;
   Direction dir_ = Direction::kForward;
   int current_ = -1;  // index of the source whose record is the visible value, or -1
+  Bytes key_;         // scratch: the key being stepped past
 };
 
 // The merge used when writing a run, one output key at a time so that a merge can stop between keys

@@ -43,7 +43,9 @@ bool ReadVarint(const uint8_t* d, uint32_t end, uint32_t* pos, uint64_t* v) {
 // SegmentCursor
 
 SegmentCursor::SegmentCursor(File* db, Geometry g, Segment seg, std::span<const BlockRedirect> redirects)
-    : db_(db), g_(g), seg_(seg), redirects_(redirects.begin(), redirects.end()) {}
+    : db_(db), cache_(dynamic_cast<CachedFile*>(db)), g_(g), seg_(seg), redirects_(redirects.begin(), redirects.end()) {
+  if (cache_ != nullptr && cache_->chunk_size() != g_.pgsz) cache_ = nullptr;
+}
 
 Status SegmentCursor::Fail(Status s) {
   valid_ = false;
@@ -93,8 +95,15 @@ Status SegmentCursor::LoadPage(uint64_t no, Page* out) {
     file_size_ = *size;
     if (end > file_size_) return CorruptAt(real, 0, "page lies beyond the end of the file");
   }
-  out->buf.resize(g_.pgsz);
-  LSM_RETURN_IF_ERROR(db_->Read(g_.PageOffset(real), out->buf));
+  if (cache_ != nullptr) {
+    auto image = cache_->ReadChunk(real - 1);
+    if (!image.ok()) return image.status();
+    out->image = std::move(image).value();
+  } else {
+    auto image = std::make_shared<Bytes>(g_.pgsz);
+    LSM_RETURN_IF_ERROR(db_->Read(g_.PageOffset(real), *image));
+    out->image = std::move(image);
+  }
   out->no = real;
   const bool first = g_.IsFirstOnBlock(real);
   const bool last = g_.IsLastOnBlock(real);
@@ -114,13 +123,13 @@ Result<uint64_t> SegmentCursor::Neighbour(const Page& p, int dir) {
   if (dir > 0) {
     if (p.no == seg_.last) return uint64_t{0};
     if (!g_.IsLastOnBlock(p.no)) return p.no + 1;
-    uint32_t next = LoadBe32(p.buf.data() + g_.pgsz - kBlockLinkSize);
+    uint32_t next = LoadBe32(p.bytes() + g_.pgsz - kBlockLinkSize);
     if (next == 0) return CorruptAt(p.no, g_.pgsz - kBlockLinkSize, "next-block pointer is 0");
     return g_.FirstPageOfBlock(next);
   }
   if (p.no == seg_.first) return uint64_t{0};
   if (!g_.IsFirstOnBlock(p.no)) return p.no - 1;
-  uint32_t prev = LoadBe32(p.buf.data());
+  uint32_t prev = LoadBe32(p.bytes());
   if (prev == 0) return CorruptAt(p.no, 0, "previous-block pointer is 0");
   return g_.LastPageOfBlock(prev);
 }
@@ -188,6 +197,16 @@ Status SegmentCursor::ReadCell(const Page& p, int cell, bool with_value, Record*
     return CorruptAt(p.no, off, "record body of " + std::to_string(nkey + nval) + " bytes exceeds the run");
   }
   out->pointer = p.base + delta;  // deltas are two's complement: wrapping is the format
+  const uint64_t need = with_value ? nkey + nval : nkey;
+  if (pos + need <= end) {  // the common case: no spill, copy straight from the page
+    out->key.assign(d + pos, d + pos + nkey);
+    if (with_value) {
+      out->value.assign(d + pos + nkey, d + pos + need);
+    } else {
+      out->value.clear();
+    }
+    return Status::Ok();
+  }
   Bytes body;
   LSM_RETURN_IF_ERROR(ReadBody(p, pos, with_value ? nkey + nval : nkey, &body));
   out->key.assign(body.begin(), body.begin() + nkey);

@@ -50,6 +50,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -57,6 +58,7 @@
 #include "engine/checkpoint.h"
 #include "engine/env.h"
 #include "engine/geometry.h"
+#include "engine/page_cache.h"
 #include "engine/record.h"
 #include "engine/status.h"
 
@@ -104,16 +106,18 @@ class SegmentCursor : public RecordCursor {
   int cell() const { return cell_; }
 
  private:
-  // One page image as read: the decoded footer, and where its data area lies in `buf`.
+  // One page image as read (shared with the page cache when there is one): the decoded footer, and
+  // where its data area lies in the image.
   struct Page {
     uint64_t no = 0;  // physical page number (after redirects)
-    Bytes buf;
-    uint32_t data = 0;  // offset of the data area in buf (4 on the first page of a block)
+    std::shared_ptr<const Bytes> image;
+    uint32_t data = 0;  // offset of the data area in the image (4 on the first page of a block)
     uint32_t n = 0;     // size of the data area
     uint16_t nrec = 0;
     uint16_t flags = 0;
     uint64_t base = 0;
-    const uint8_t* d() const { return buf.data() + data; }
+    const uint8_t* bytes() const { return image->data(); }
+    const uint8_t* d() const { return bytes() + data; }
     uint32_t DataEnd() const { return PageDataEnd(n, nrec); }
     bool IsBtree() const { return (flags & kBtreePage) != 0; }
   };
@@ -137,6 +141,7 @@ class SegmentCursor : public RecordCursor {
   Status Anchor();
 
   File* db_;
+  CachedFile* cache_;  // db_ itself when it is a CachedFile, else null
   Geometry g_;
   Segment seg_;
   std::vector<BlockRedirect> redirects_;

@@ -1,0 +1,89 @@
+#include "engine/page_cache.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace lsm {
+
+CachedFile::CachedFile(std::unique_ptr<File> target, uint32_t chunk_size, size_t capacity_bytes)
+    : FileWrapper(std::move(target)), chunk_size_(chunk_size), max_chunks_(std::max<size_t>(capacity_bytes / chunk_size, 1)) {}
+
+Result<std::shared_ptr<const Bytes>> CachedFile::ReadChunk(uint64_t index) {
+  auto it = index_.find(index);
+  if (it != index_.end()) {
+    ++hits_;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return lru_.front().bytes;
+  }
+  ++misses_;
+  auto bytes = std::make_shared<Bytes>(chunk_size_);
+  LSM_RETURN_IF_ERROR(target()->Read(index * chunk_size_, *bytes));
+  lru_.push_front(Chunk{index, std::move(bytes)});
+  index_[index] = lru_.begin();
+  if (lru_.size() > max_chunks_) {
+    index_.erase(lru_.back().index);
+    lru_.pop_back();
+  }
+  return lru_.front().bytes;
+}
+
+Status CachedFile::Read(uint64_t offset, std::span<uint8_t> out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    const uint64_t at = offset + done;
+    const size_t skip = size_t(at % chunk_size_);
+    const size_t n = std::min(out.size() - done, size_t(chunk_size_) - skip);
+    auto chunk = ReadChunk(at / chunk_size_);
+    if (!chunk.ok()) return chunk.status();
+    std::memcpy(out.data() + done, (*chunk)->data() + skip, n);
+    done += n;
+  }
+  return Status::Ok();
+}
+
+void CachedFile::Drop(uint64_t first_chunk, uint64_t last_chunk) {
+  if (last_chunk - first_chunk >= index_.size()) {
+    for (auto it = lru_.begin(); it != lru_.end();) {
+      if (it->index >= first_chunk && it->index <= last_chunk) {
+        index_.erase(it->index);
+        it = lru_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return;
+  }
+  for (uint64_t i = first_chunk; i <= last_chunk; ++i) {
+    auto it = index_.find(i);
+    if (it == index_.end()) continue;
+    lru_.erase(it->second);
+    index_.erase(it);
+  }
+}
+
+Status CachedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
+  if (data.empty()) return Status::Ok();
+  Drop(offset / chunk_size_, (offset + data.size() - 1) / chunk_size_);
+  Status s = target()->Write(offset, data);
+  if (s.ok() && size_) size_ = std::max(*size_, offset + data.size());
+  if (!s.ok()) size_.reset();
+  return s;
+}
+
+Status CachedFile::Truncate(uint64_t size) {
+  lru_.clear();
+  index_.clear();
+  size_.reset();
+  return target()->Truncate(size);
+}
+
+Result<uint64_t> CachedFile::Size() {
+  if (!size_) {
+    auto s = target()->Size();
+    if (!s.ok()) return s;
+    size_ = *s;
+  }
+  return *size_;
+}
+
+}  // namespace lsm
