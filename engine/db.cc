@@ -111,8 +111,11 @@ class Db::Allocator : public BlockAllocator {
 // The merge in progress, while this Db runs it: cursors over the inputs, the merger and the writer of
 // the output. A merge found in a checkpoint at Open has no job; it is started over (its inputs are
 // intact, and the partial output is freed once the new one is in the snapshot).
+auto RunKey(const Segment& s) { return std::make_tuple(s.first, s.last, s.size); }
+
 struct Db::MergeJob {
   std::vector<Segment> inputs;  // newest first
+  RunFilter::Builder filter;
   std::vector<std::vector<BlockRedirect>> input_redirects;
   std::vector<std::unique_ptr<RecordCursor>> sources;
   std::vector<SegmentCursor*> cursors;  // the same objects as `sources`
@@ -258,17 +261,7 @@ Status Db::Recover() {
   if (!log.ok()) return log.status();
   log_file_ = std::move(log).value();
   auto rec = RecoverLog(log_file_.get(), LogPositionOf(snap_.log), [&](const LogOp& op) {
-    switch (op.kind) {
-      case LogOp::kPut:
-        tree_.Put(kTopicUser, op.key, op.value);
-        break;
-      case LogOp::kDelete:
-        tree_.Erase(kTopicUser, op.key);
-        break;
-      case LogOp::kDeleteRange:
-        tree_.EraseRange(op.key, op.value);
-        break;
-    }
+    ApplyToTree(op);
     return Status::Ok();
   });
   if (!rec.ok()) return rec.status();
@@ -402,8 +395,13 @@ Result<std::optional<Bytes>> Db::Get(ByteView key) {
     }
     get_cursors_version_ = levels_version_;
   }
-  for (auto& sources : get_cursors_) {
-    for (auto& s : sources) {
+  for (size_t li = 0; li < get_cursors_.size(); ++li) {
+    const Level& level = snap_.levels[li];
+    if (level.rhs.empty()) {
+      auto f = filters_.find(RunKey(level.lhs));
+      if (f != filters_.end() && !f->second.MayDecide(key)) continue;
+    }
+    for (auto& s : get_cursors_[li]) {
       d = decide(*s);
       if (!d.ok()) return d.status();
       if (*d) return **d;
@@ -504,8 +502,28 @@ Status Db::Write(const LogOp& op) {
   if (op.key.size() > kMaxKeyOrValue || op.value.size() > kMaxKeyOrValue) {
     return Status::InvalidArgument("key or value longer than 2^31-1 bytes");
   }
-  const bool implicit = marks_.empty();
-  if (implicit) LSM_RETURN_IF_ERROR(Begin());
+  if (marks_.empty()) {
+    // A write on its own: log it first, so the tree needs no undo record.
+    if (options_.use_log) {
+      Status s = log_->Append(op);
+      if (s.ok()) s = log_->Commit().status();
+      if (!s.ok()) {
+        log_->Rollback();
+        return s;
+      }
+    }
+    ApplyToTree(op);
+    ++generation_;
+    ++stats_.commits;
+    return AfterCommit();
+  }
+  ApplyToTree(op);
+  pending_.push_back(op);
+  ++generation_;
+  return Status::Ok();
+}
+
+void Db::ApplyToTree(const LogOp& op) {
   switch (op.kind) {
     case LogOp::kPut:
       tree_.Put(kTopicUser, op.key, op.value);
@@ -517,9 +535,6 @@ Status Db::Write(const LogOp& op) {
       tree_.EraseRange(op.key, op.value);
       break;
   }
-  pending_.push_back(op);
-  ++generation_;
-  return implicit ? Commit() : Status::Ok();
 }
 
 Status Db::Put(ByteView key, ByteView value) {
@@ -565,7 +580,9 @@ Status Db::WriteTopLevel(std::vector<std::unique_ptr<RecordCursor>> sources, uin
   const uint64_t start = TakeAppendPoint();
   Allocator alloc(this, carry_freelist);
   SegmentWriter writer(db_file_.get(), geom_, &alloc, start);
+  RunFilter::Builder filter;
   LSM_RETURN_IF_ERROR(MergeRecords(sources, snap_.levels.empty(), [&](const Record& r) {
+    filter.Add(r);
     return writer.Add(r.flags, r.key, r.value);
   }));
   auto seg = writer.Finish();
@@ -578,6 +595,7 @@ Status Db::WriteTopLevel(std::vector<std::unique_ptr<RecordCursor>> sources, uin
     level.flags = flags;
     level.lhs = *seg;
     snap_.levels.insert(snap_.levels.begin(), level);
+    filters_[RunKey(*seg)] = filter.Finish();
     RunFinished(*seg, writer.spare_block());
   }
   if (carry_freelist) {
@@ -709,6 +727,7 @@ Status Db::MergeStep(uint64_t budget, uint64_t* pages) {
     bool emitted = false;
     LSM_RETURN_IF_ERROR(job.merger->Step(&out, &emitted));
     if (emitted) {
+      job.filter.Add(out);
       LSM_RETURN_IF_ERROR(job.writer->Add(out.flags, out.key, out.value));
       ++job.emitted;
     }
@@ -753,6 +772,8 @@ Status Db::MergeStep(uint64_t budget, uint64_t* pages) {
   if (done) {
     std::vector<std::span<const BlockRedirect>> redirects(job.input_redirects.begin(), job.input_redirects.end());
     LSM_RETURN_IF_ERROR(FreeRuns(job.inputs, redirects, false));
+    for (const Segment& in : job.inputs) filters_.erase(RunKey(in));
+    if (seg->first != 0) filters_[RunKey(*seg)] = job.filter.Finish();
     bool redirected = false;
     for (const auto& r : job.input_redirects) redirected |= !r.empty();
     if (redirected) snap_.redirects.clear();

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "engine/checkpoint.h"
 #include "engine/env.h"
@@ -17,6 +18,7 @@
 #include "engine/geometry.h"
 #include "engine/log.h"
 #include "engine/merged_cursor.h"
+#include "engine/run_filter.h"
 #include "engine/meta_page.h"
 #include "engine/tree.h"
 
@@ -155,6 +157,7 @@ class Db {
   Status LoadFreeList(const std::vector<FreeEntry>& delta);
   Status ValidateSnapshot() const;
   Status Write(const LogOp& op);
+  void ApplyToTree(const LogOp& op);
   Status CommitOutermost();
   Status AfterCommit();
   Status Usable() const;
@@ -206,6 +209,8 @@ class Db {
   std::vector<size_t> op_marks_;       // pending_ size per open transaction
   std::vector<LogOp> pending_;         // ops of the open outermost transaction
   uint64_t generation_ = 0;            // bumped by every change, to detect stale cursors
+  // Filters of the runs this Db wrote, by (first page, last page, size); see run_filter.h.
+  std::map<std::tuple<uint64_t, uint64_t, uint64_t>, RunFilter> filters_;
   uint64_t levels_version_ = 0;        // bumped whenever the levels change
   // Get's cursors over each level, reused while levels_version_ stays the same.
   std::vector<std::vector<std::unique_ptr<RecordCursor>>> get_cursors_;

@@ -269,6 +269,40 @@ Status SegmentCursor::Prev() {
   return LoadRecord();
 }
 
+Result<int> SegmentCursor::CompareLeafKey(const Page& p, int cell, uint8_t topic, ByteView key) {
+  const uint8_t* d = p.d();
+  const uint32_t end = p.DataEnd();
+  const uint32_t off = LoadBe16(d + CellPointerAt(p.n, cell));
+  if (off < end) {
+    uint32_t pos = off + 1;
+    uint64_t delta = 0, nkey = 0;
+    if (ReadVarint(d, end, &pos, &delta) && ReadVarint(d, end, &pos, &nkey) &&
+        ((d[off] & kInsert) == 0 || ReadVarint(d, end, &pos, &delta)) && nkey <= end - pos) {
+      return CompareKeys(d[off] & kSystemKey, ByteView(d + pos, nkey), topic, key);  // no spill: in place
+    }
+  }
+  Record probe;  // spilled or damaged: the careful path reports what is wrong
+  LSM_RETURN_IF_ERROR(ReadCell(p, cell, false, &probe));
+  return CompareKeys(probe.topic(), probe.key, topic, key);
+}
+
+Result<int> SegmentCursor::CompareBtreeKey(const Page& p, int cell, uint8_t topic, ByteView key, uint64_t* child) {
+  const uint8_t* d = p.d();
+  const uint32_t end = p.DataEnd();
+  const uint32_t off = LoadBe16(d + CellPointerAt(p.n, cell));
+  if (off < end && d[off] != 0) {
+    uint32_t pos = off + 1;
+    uint64_t len = 0;
+    if (ReadVarint(d, end, &pos, child) && ReadVarint(d, end, &pos, &len) && len <= end - pos) {
+      return CompareKeys(d[off] & kSystemKey, ByteView(d + pos, len), topic, key);
+    }
+  }
+  Record cell_record;  // indirect or damaged
+  LSM_RETURN_IF_ERROR(ReadBtreeCell(p, cell, &cell_record));
+  *child = cell_record.pointer;
+  return CompareKeys(cell_record.flags & kSystemKey, cell_record.key, topic, key);
+}
+
 Status SegmentCursor::ReadBtreeCell(const Page& p, int cell, Record* out) {
   const uint8_t* d = p.d();
   const uint32_t end = p.DataEnd();
@@ -303,17 +337,28 @@ Status SegmentCursor::ReadBtreeCell(const Page& p, int cell, Record* out) {
 // skipped follow it), leaving that leaf in page_.
 Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key) {
   uint64_t no = seg_.root;
-  Record cell;
   for (int depth = 0; depth < kMaxBtreeDepth; ++depth) {
-    LSM_RETURN_IF_ERROR(LoadPage(no, &page_));
-    if (!page_.IsBtree()) return Status::Ok();
-    uint64_t child = page_.base;  // right-most child: keys >= every key on this page
-    int lo = 0, hi = int(page_.nrec) - 1;
+    // The root is read by every seek: the cursor keeps it (runs are never rewritten while readable).
+    if (depth == 0 && (!root_.image || root_logical_ != no)) {
+      LSM_RETURN_IF_ERROR(LoadPage(no, &root_));
+      root_logical_ = no;
+    } else if (depth > 0) {
+      LSM_RETURN_IF_ERROR(LoadPage(no, &page_));
+    }
+    const Page& pg = depth == 0 ? root_ : page_;
+    if (!pg.IsBtree()) {
+      if (depth == 0) page_ = root_;
+      return Status::Ok();
+    }
+    uint64_t child = pg.base;  // right-most child: keys >= every key on this page
+    int lo = 0, hi = int(pg.nrec) - 1;
     while (lo <= hi) {
       const int mid = lo + (hi - lo) / 2;
-      LSM_RETURN_IF_ERROR(ReadBtreeCell(page_, mid, &cell));
-      if (CompareKeys(topic, key, cell.flags & kSystemKey, cell.key) < 0) {
-        child = cell.pointer;
+      uint64_t left = 0;
+      auto c = CompareBtreeKey(pg, mid, topic, key, &left);
+      if (!c.ok()) return c.status();
+      if (*c > 0) {  // the separator is above the key: go left of it
+        child = left;
         hi = mid - 1;
       } else {
         lo = mid + 1;
@@ -362,7 +407,6 @@ Status SegmentCursor::SeekGe(uint8_t topic, ByteView key) {
   } else {
     LSM_RETURN_IF_ERROR(Fail(LoadPage(seg_.first, &page_)));
   }
-  Record probe;
   bool end = false;
   for (;;) {
     if (page_.IsBtree() || page_.nrec == 0) {
@@ -373,8 +417,9 @@ Status SegmentCursor::SeekGe(uint8_t topic, ByteView key) {
     int lo = 0, hi = page_.nrec;
     while (lo < hi) {
       const int mid = lo + (hi - lo) / 2;
-      LSM_RETURN_IF_ERROR(Fail(ReadCell(page_, mid, false, &probe)));
-      if (CompareKeys(probe.flags & kSystemKey, probe.key, topic, key) < 0) {
+      auto c = CompareLeafKey(page_, mid, topic, key);
+      if (!c.ok()) return Fail(c.status());
+      if (*c < 0) {
         lo = mid + 1;
       } else {
         hi = mid;

@@ -136,6 +136,9 @@ class SegmentCursor : public RecordCursor {
   // out->flags = kSeparator | topic.
   Status ReadBtreeCell(const Page& p, int cell, Record* out);
   Status DescendBtree(uint8_t topic, ByteView key);
+  // The order of (topic, key) relative to a cell's key, compared in place when the key is on the page.
+  Result<int> CompareLeafKey(const Page& p, int cell, uint8_t topic, ByteView key);
+  Result<int> CompareBtreeKey(const Page& p, int cell, uint8_t topic, ByteView key, uint64_t* child);
   friend Result<Record> ReadRecordAt(File*, Geometry, uint64_t, uint32_t, std::span<const BlockRedirect>);
   Status LoadRecord();
   Status Anchor();
@@ -151,6 +154,8 @@ class SegmentCursor : public RecordCursor {
   bool valid_ = false;
   Page page_;
   Page scratch_;
+  Page root_;                 // the b-tree root, kept across seeks
+  uint64_t root_logical_ = 0;
   int cell_ = 0;
   Record record_;
 };

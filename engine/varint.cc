@@ -2,7 +2,7 @@
 
 namespace lsm {
 
-size_t GetVarint(ByteView in, uint64_t* value) {
+size_t GetVarintLong(ByteView in, uint64_t* value) {
   if (in.empty()) return 0;
   uint8_t a0 = in[0];
   if (a0 <= 240) {

@@ -14,7 +14,14 @@ namespace lsm {
 inline constexpr size_t kMaxVarintLength = 9;
 
 // Decodes one varint from `in`; returns the bytes consumed, or 0 if `in` ends inside it.
-size_t GetVarint(ByteView in, uint64_t* value);
+size_t GetVarintLong(ByteView in, uint64_t* value);
+inline size_t GetVarint(ByteView in, uint64_t* value) {
+  if (!in.empty() && in[0] <= 240) {  // the one-byte form: most lengths and deltas
+    *value = in[0];
+    return 1;
+  }
+  return GetVarintLong(in, value);
+}
 
 // Number of bytes PutVarint writes for `value`.
 size_t VarintLength(uint64_t value);

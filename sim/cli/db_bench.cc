@@ -68,6 +68,7 @@ std::string_view Value(const Workload& w, uint64_t i) {
 struct Figures {
   double fill = 0, read = 0, scan = 0;  // ops/s
   uint64_t found = 0, scanned = 0;
+  std::string shape;  // lsmsim's database after the fill
 };
 
 using Clock = std::chrono::steady_clock;
@@ -106,6 +107,9 @@ Result<Figures> RunLsm(const Workload& w, const std::string& path) {
     }
   }
   f.scan = OpsPerSecond(f.scanned, start);
+  const Checkpoint& snap = (*db)->snapshot();
+  f.shape = absl::StrFormat("%u levels, %u blocks, %u flushes, %u merges", snap.levels.size(), snap.nblock,
+                            (*db)->stats().flushes, (*db)->stats().merges);
   LSM_RETURN_IF_ERROR((*db)->Close());
   return f;
 }
@@ -167,6 +171,7 @@ int RunDbBench() {
   row("fill-random", lsm->fill, ldb->fill);
   row("read-random", lsm->read, ldb->read);
   row("scan", lsm->scan, ldb->scan);
+  std::printf("lsmsim database: %s\n", lsm->shape.c_str());
   if (lsm->found != uint64_t(n) || ldb->found != uint64_t(n) || lsm->scanned != uint64_t(n) ||
       ldb->scanned != uint64_t(n)) {
     std::printf("MISMATCH: lsmsim found %llu scanned %llu, leveldb found %llu scanned %llu (expected %lld)\n",
