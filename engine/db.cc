@@ -261,7 +261,7 @@ Status Db::Recover() {
   if (!log.ok()) return log.status();
   log_file_ = std::move(log).value();
   auto rec = RecoverLog(log_file_.get(), LogPositionOf(snap_.log), [&](const LogOp& op) {
-    ApplyToTree(op);
+    ApplyToTree(op.kind, op.key, op.value);
     return Status::Ok();
   });
   if (!rec.ok()) return rec.status();
@@ -395,11 +395,12 @@ Result<std::optional<Bytes>> Db::Get(ByteView key) {
     }
     get_cursors_version_ = levels_version_;
   }
+  const uint64_t hash = RunFilter::HashKey(key);
   for (size_t li = 0; li < get_cursors_.size(); ++li) {
     const Level& level = snap_.levels[li];
     if (level.rhs.empty()) {
       auto f = filters_.find(RunKey(level.lhs));
-      if (f != filters_.end() && !f->second.MayDecide(key)) continue;
+      if (f != filters_.end() && !f->second.MayDecide(key, hash)) continue;
     }
     for (auto& s : get_cursors_[li]) {
       d = decide(*s);
@@ -497,53 +498,49 @@ Status Db::AfterCommit() {
   return Status::Ok();
 }
 
-Status Db::Write(const LogOp& op) {
+Status Db::Write(LogOp::Kind kind, ByteView key, ByteView value) {
   LSM_RETURN_IF_ERROR(Usable());
-  if (op.key.size() > kMaxKeyOrValue || op.value.size() > kMaxKeyOrValue) {
+  if (key.size() > kMaxKeyOrValue || value.size() > kMaxKeyOrValue) {
     return Status::InvalidArgument("key or value longer than 2^31-1 bytes");
   }
   if (marks_.empty()) {
     // A write on its own: log it first, so the tree needs no undo record.
     if (options_.use_log) {
-      Status s = log_->Append(op);
+      Status s = log_->Append(kind, key, value);
       if (s.ok()) s = log_->Commit().status();
       if (!s.ok()) {
         log_->Rollback();
         return s;
       }
     }
-    ApplyToTree(op);
+    ApplyToTree(kind, key, value);
     ++generation_;
     ++stats_.commits;
     return AfterCommit();
   }
-  ApplyToTree(op);
-  pending_.push_back(op);
+  ApplyToTree(kind, key, value);
+  pending_.push_back(LogOp{kind, Bytes(key.begin(), key.end()), Bytes(value.begin(), value.end())});
   ++generation_;
   return Status::Ok();
 }
 
-void Db::ApplyToTree(const LogOp& op) {
-  switch (op.kind) {
+void Db::ApplyToTree(LogOp::Kind kind, ByteView key, ByteView value) {
+  switch (kind) {
     case LogOp::kPut:
-      tree_.Put(kTopicUser, op.key, op.value);
+      tree_.Put(kTopicUser, key, value);
       break;
     case LogOp::kDelete:
-      tree_.Erase(kTopicUser, op.key);
+      tree_.Erase(kTopicUser, key);
       break;
     case LogOp::kDeleteRange:
-      tree_.EraseRange(op.key, op.value);
+      tree_.EraseRange(key, value);
       break;
   }
 }
 
-Status Db::Put(ByteView key, ByteView value) {
-  return Write({LogOp::kPut, Bytes(key.begin(), key.end()), Bytes(value.begin(), value.end())});
-}
-Status Db::Erase(ByteView key) { return Write({LogOp::kDelete, Bytes(key.begin(), key.end()), {}}); }
-Status Db::EraseRange(ByteView start, ByteView end) {
-  return Write({LogOp::kDeleteRange, Bytes(start.begin(), start.end()), Bytes(end.begin(), end.end())});
-}
+Status Db::Put(ByteView key, ByteView value) { return Write(LogOp::kPut, key, value); }
+Status Db::Erase(ByteView key) { return Write(LogOp::kDelete, key, {}); }
+Status Db::EraseRange(ByteView start, ByteView end) { return Write(LogOp::kDeleteRange, start, end); }
 
 // ---------------------------------------------------------------------------------------------------
 // Flushing

@@ -156,8 +156,8 @@ class Db {
   Status Recover();
   Status LoadFreeList(const std::vector<FreeEntry>& delta);
   Status ValidateSnapshot() const;
-  Status Write(const LogOp& op);
-  void ApplyToTree(const LogOp& op);
+  Status Write(LogOp::Kind kind, ByteView key, ByteView value);
+  void ApplyToTree(LogOp::Kind kind, ByteView key, ByteView value);
   Status CommitOutermost();
   Status AfterCommit();
   Status Usable() const;

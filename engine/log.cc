@@ -390,19 +390,21 @@ Status LogWriter::JumpIfRequired(size_t nreq, bool* jumped) {
   return Status::Ok();
 }
 
-Status LogWriter::Append(const LogOp& op) {
-  if (op.key.size() > size_t(INT32_MAX) || op.value.size() > size_t(INT32_MAX)) {
+Status LogWriter::Append(const LogOp& op) { return Append(op.kind, op.key, op.value); }
+
+Status LogWriter::Append(LogOp::Kind kind, ByteView key, ByteView value) {
+  if (key.size() > size_t(INT32_MAX) || value.size() > size_t(INT32_MAX)) {
     return Status::InvalidArgument("log record: key or value of 2^31 bytes or more");
   }
   if (!open_) LSM_RETURN_IF_ERROR(Begin());
   if (!error_.ok()) return error_;
 
-  uint8_t type = op.kind == LogOp::kPut      ? kLogWrite
-                 : op.kind == LogOp::kDelete ? kLogDelete
-                                             : kLogDeleteRange;
+  uint8_t type = kind == LogOp::kPut      ? kLogWrite
+                 : kind == LogOp::kDelete ? kLogDelete
+                                          : kLogDeleteRange;
   bool has_value = type != kLogDelete;
-  size_t nreq = 1 + VarintLength(op.key.size()) + 8 + op.key.size();
-  if (has_value) nreq += VarintLength(op.value.size()) + op.value.size();
+  size_t nreq = 1 + VarintLength(key.size()) + 8 + key.size();
+  if (has_value) nreq += VarintLength(value.size()) + value.size();
 
   bool cksum = false;
   error_ = JumpIfRequired(nreq, &cksum);
@@ -410,14 +412,14 @@ Status LogWriter::Append(const LogOp& op) {
   if (buf_.size() + nreq > kLogMaxUnverified) cksum = true;
 
   buf_.push_back(uint8_t(type | (cksum ? kLogWithChecksum : 0)));
-  AppendVarint(buf_, op.key.size());
-  if (has_value) AppendVarint(buf_, op.value.size());
+  AppendVarint(buf_, key.size());
+  if (has_value) AppendVarint(buf_, value.size());
   if (cksum) {
     error_ = ChecksumAndFlush();
     if (!error_.ok()) return error_;
   }
-  buf_.insert(buf_.end(), op.key.begin(), op.key.end());
-  if (has_value) buf_.insert(buf_.end(), op.value.begin(), op.value.end());
+  buf_.insert(buf_.end(), key.begin(), key.end());
+  if (has_value) buf_.insert(buf_.end(), value.begin(), value.end());
   return Status::Ok();
 }
 

@@ -154,6 +154,7 @@ class LogWriter {
   // jump. After an error the transaction can only be rolled back (Commit returns the same error).
   // kInvalidArgument for a key or value of 2^31 bytes or more.
   Status Append(const LogOp& op);
+  Status Append(LogOp::Kind kind, ByteView key, ByteView value);
 
   // Writes the COMMIT record (FULL: padded to end on a sector boundary, then the log is synced) and
   // returns the position after it. On failure the transaction is rolled back in memory, but its

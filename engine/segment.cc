@@ -343,7 +343,14 @@ Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key) {
       LSM_RETURN_IF_ERROR(LoadPage(no, &root_));
       root_logical_ = no;
     } else if (depth > 0) {
-      LSM_RETURN_IF_ERROR(LoadPage(no, &page_));
+      // Inner b-tree pages are few (about one per hundred leaves) and read by every seek: keep them.
+      auto inner = inner_.find(no);
+      if (inner != inner_.end()) {
+        page_ = inner->second;
+      } else {
+        LSM_RETURN_IF_ERROR(LoadPage(no, &page_));
+        if (page_.IsBtree()) inner_.emplace(no, page_);
+      }
     }
     const Page& pg = depth == 0 ? root_ : page_;
     if (!pg.IsBtree()) {

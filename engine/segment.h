@@ -50,6 +50,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <vector>
@@ -156,6 +157,7 @@ class SegmentCursor : public RecordCursor {
   Page scratch_;
   Page root_;                 // the b-tree root, kept across seeks
   uint64_t root_logical_ = 0;
+  std::map<uint64_t, Page> inner_;  // inner b-tree pages below the root, by page number, kept too
   int cell_ = 0;
   Record record_;
 };

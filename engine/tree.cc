@@ -47,11 +47,25 @@ void Tree::Set(const Key& key, std::optional<Entry> entry) {
   }
 }
 
+// One search: the hot path of every write.
 void Tree::Put(uint8_t topic, ByteView key, ByteView value) {
   Key k = MakeKey(topic, key);
-  auto it = map_.find(k);
-  uint8_t range = it != map_.end() ? (it->second.flags & kRangeMask) : (Covered(k) ? kRangeMask : 0);
-  Set(k, Entry{uint8_t(kInsert | range), Bytes(value.begin(), value.end())});
+  auto it = map_.lower_bound(k);
+  const bool found = it != map_.end() && it->first == k;
+  if (recording_) undo_.emplace_back(k, found ? std::optional<Entry>(it->second) : std::nullopt);
+  if (found) {
+    Entry& e = it->second;
+    bytes_ -= EntryBytes(it->first, e);
+    e.flags = uint8_t(kInsert | (e.flags & kRangeMask));
+    e.value.assign(value.begin(), value.end());
+    bytes_ += EntryBytes(it->first, e);
+    return;
+  }
+  // A new key inside a deleted range stays inside it: it takes both range flags.
+  const bool covered = it != map_.end() && (it->second.flags & kEndDelete);
+  Entry e{uint8_t(kInsert | (covered ? kRangeMask : 0)), Bytes(value.begin(), value.end())};
+  bytes_ += EntryBytes(k, e);
+  map_.emplace_hint(it, std::move(k), std::move(e));
 }
 
 void Tree::Erase(uint8_t topic, ByteView key) {

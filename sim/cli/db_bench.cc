@@ -2,8 +2,9 @@
 // Workload (LevelDB's db_bench shapes): fill-random (N puts of 16-byte keys and 100-byte values in
 // random order, one commit each, no sync: safety normal / WriteOptions::sync false), read-random (N gets
 // of keys that exist), scan (a full forward scan). LevelDB runs without compression, since our format has
-// none. Prints ops/s per engine and the ratio; timing uses the wall clock, which is fine here: this is a
+// none. Both buffer 4 MB of writes in memory (LevelDB's default write buffer). Prints ops/s per engine and the ratio; timing uses the wall clock, which is fine here: this is a
 // measurement, not a simulation.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +21,8 @@
 #include "sim/cli/command.h"
 
 ABSL_FLAG(int64_t, bench_keys, 1000000, "db bench: number of keys");
+ABSL_FLAG(int, bench_cache_kb, 16 * 1024, "db bench: lsmsim's page cache (KB)");
+ABSL_FLAG(int, bench_rounds, 3, "db bench: rounds (fresh databases each); figures are medians over rounds");
 ABSL_FLAG(std::string, bench_dir, "", "db bench: directory for the databases (default: a new one under /tmp)");
 
 namespace lsm::cli {
@@ -81,6 +84,8 @@ Result<Figures> RunLsm(const Workload& w, const std::string& path) {
   Figures f;
   Options options;
   options.safety = Safety::kNormal;
+  options.cache_kb = uint32_t(absl::GetFlag(FLAGS_bench_cache_kb));
+  options.autoflush_kb = 4096;  // LevelDB's default write buffer: both engines buffer 4 MB in memory
   auto db = Db::Open(PosixEnv::Default(), path, options);
   if (!db.ok()) return db.status();
   auto start = Clock::now();
@@ -159,26 +164,59 @@ int RunDbBench() {
     return UsageError("cannot create " + dir + ": " + ec.message());
   }
   std::printf("db bench: %lld keys of %zu bytes, values of %zu bytes, in %s\n", (long long)n, kKeySize, kValueSize, dir.c_str());
+  const int rounds = absl::GetFlag(FLAGS_bench_rounds);
+  if (rounds < 1) return UsageError(absl::StrFormat("--bench_rounds %d must be at least 1", rounds));
   Workload w = MakeWorkload(uint64_t(n));
-  auto lsm = RunLsm(w, dir + "/lsm.db");
-  if (!lsm.ok()) return InputError(lsm.status());
-  auto ldb = RunLevelDb(w, dir + "/leveldb");
-  if (!ldb.ok()) return InputError(ldb.status());
-  std::filesystem::remove_all(dir, ec);
-  auto row = [](const char* name, double a, double b) {
-    std::printf("%-12s lsmsim %12.0f ops/s   leveldb %12.0f ops/s   ratio %.2fx\n", name, a, b, b > 0 ? a / b : 0);
-  };
-  row("fill-random", lsm->fill, ldb->fill);
-  row("read-random", lsm->read, ldb->read);
-  row("scan", lsm->scan, ldb->scan);
-  std::printf("lsmsim database: %s\n", lsm->shape.c_str());
-  if (lsm->found != uint64_t(n) || ldb->found != uint64_t(n) || lsm->scanned != uint64_t(n) ||
-      ldb->scanned != uint64_t(n)) {
-    std::printf("MISMATCH: lsmsim found %llu scanned %llu, leveldb found %llu scanned %llu (expected %lld)\n",
-                (unsigned long long)lsm->found, (unsigned long long)lsm->scanned, (unsigned long long)ldb->found,
-                (unsigned long long)ldb->scanned, (long long)n);
-    return kExitFailed;
+  std::vector<Figures> lsm_runs, ldb_runs;
+  for (int r = 0; r < rounds; ++r) {
+    // Alternate which engine goes first, so neither always runs on a warmer or cooler machine.
+    const std::string lsm_dir = absl::StrFormat("%s/lsm%d.db", dir, r), ldb_dir = absl::StrFormat("%s/leveldb%d", dir, r);
+    Result<Figures> lsm = Status::Ok(), ldb = Status::Ok();
+    if (r % 2 == 0) {
+      lsm = RunLsm(w, lsm_dir);
+      ldb = RunLevelDb(w, ldb_dir);
+    } else {
+      ldb = RunLevelDb(w, ldb_dir);
+      lsm = RunLsm(w, lsm_dir);
+    }
+    if (!lsm.ok()) return InputError(lsm.status());
+    if (!ldb.ok()) return InputError(ldb.status());
+    std::filesystem::remove_all(lsm_dir, ec);
+    std::filesystem::remove_all(lsm_dir + "-log", ec);
+    std::filesystem::remove_all(ldb_dir, ec);
+    if (lsm->found != uint64_t(n) || ldb->found != uint64_t(n) || lsm->scanned != uint64_t(n) ||
+        ldb->scanned != uint64_t(n)) {
+      std::printf("MISMATCH: lsmsim found %llu scanned %llu, leveldb found %llu scanned %llu (expected %lld)\n",
+                  (unsigned long long)lsm->found, (unsigned long long)lsm->scanned, (unsigned long long)ldb->found,
+                  (unsigned long long)ldb->scanned, (long long)n);
+      return kExitFailed;
+    }
+    std::printf("round %d: fill %.2fx, read %.2fx, scan %.2fx (lsmsim %.0f / %.0f / %.0f ops/s)\n", r + 1,
+                lsm->fill / ldb->fill, lsm->read / ldb->read, lsm->scan / ldb->scan, lsm->fill, lsm->read, lsm->scan);
+    std::fflush(stdout);
+    lsm_runs.push_back(*lsm);
+    ldb_runs.push_back(*ldb);
   }
+  std::filesystem::remove_all(dir, ec);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  auto row = [&](const char* name, double Figures::*field) {
+    std::vector<double> a, b, ratio;
+    for (size_t i = 0; i < lsm_runs.size(); ++i) {
+      a.push_back(lsm_runs[i].*field);
+      b.push_back(ldb_runs[i].*field);
+      ratio.push_back(ldb_runs[i].*field > 0 ? lsm_runs[i].*field / (ldb_runs[i].*field) : 0);
+    }
+    std::printf("%-12s lsmsim %12.0f ops/s   leveldb %12.0f ops/s   ratio %.2fx\n", name, median(a), median(b),
+                median(ratio));
+  };
+  std::printf("median of %d rounds:\n", rounds);
+  row("fill-random", &Figures::fill);
+  row("read-random", &Figures::read);
+  row("scan", &Figures::scan);
+  std::printf("lsmsim database: %s\n", lsm_runs.back().shape.c_str());
   return kExitOk;
 }
 
