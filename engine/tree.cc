@@ -49,10 +49,9 @@ void Tree::Set(const Key& key, std::optional<Entry> entry) {
 
 // One search: the hot path of every write.
 void Tree::Put(uint8_t topic, ByteView key, ByteView value) {
-  Key k = MakeKey(topic, key);
-  auto it = map_.lower_bound(k);
-  const bool found = it != map_.end() && it->first == k;
-  if (recording_) undo_.emplace_back(k, found ? std::optional<Entry>(it->second) : std::nullopt);
+  auto it = map_.lower_bound(Probe{topic, key});
+  const bool found = it != map_.end() && CompareKeys(it->first.first, it->first.second, topic, key) == 0;
+  if (recording_) undo_.emplace_back(MakeKey(topic, key), found ? std::optional<Entry>(it->second) : std::nullopt);
   if (found) {
     Entry& e = it->second;
     bytes_ -= EntryBytes(it->first, e);
@@ -64,6 +63,7 @@ void Tree::Put(uint8_t topic, ByteView key, ByteView value) {
   // A new key inside a deleted range stays inside it: it takes both range flags.
   const bool covered = it != map_.end() && (it->second.flags & kEndDelete);
   Entry e{uint8_t(kInsert | (covered ? kRangeMask : 0)), Bytes(value.begin(), value.end())};
+  Key k = MakeKey(topic, key);
   bytes_ += EntryBytes(k, e);
   map_.emplace_hint(it, std::move(k), std::move(e));
 }
@@ -129,9 +129,9 @@ class TreeCursor : public RecordCursor {
   Status Last() override { return Position(map_.empty() ? map_.end() : std::prev(map_.end())); }
   Status Next() override { return Position(std::next(it_)); }
   Status Prev() override { return Position(it_ == map_.begin() ? map_.end() : std::prev(it_)); }
-  Status SeekGe(uint8_t topic, ByteView key) override { return Position(map_.lower_bound(MakeKey(topic, key))); }
+  Status SeekGe(uint8_t topic, ByteView key) override { return Position(map_.lower_bound(Tree::Probe{topic, key})); }
   Status SeekLe(uint8_t topic, ByteView key) override {
-    auto it = map_.upper_bound(MakeKey(topic, key));
+    auto it = map_.upper_bound(Tree::Probe{topic, key});
     return Position(it == map_.begin() ? map_.end() : std::prev(it));
   }
   bool Valid() const override { return it_ != map_.end(); }

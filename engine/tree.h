@@ -20,7 +20,19 @@ class Tree {
     Bytes value;
   };
   using Key = std::pair<uint8_t, Bytes>;  // (topic, key): std::pair's order is CompareKeys' order
-  using Map = std::map<Key, Entry>;
+  // A key to look up without building a Key (no allocation on the read and write paths).
+  struct Probe {
+    uint8_t topic;
+    ByteView key;
+  };
+  struct Less {
+    using is_transparent = void;
+    static int Cmp(uint8_t ta, ByteView a, uint8_t tb, ByteView b) { return CompareKeys(ta, a, tb, b); }
+    bool operator()(const Key& a, const Key& b) const { return a < b; }
+    bool operator()(const Key& a, const Probe& b) const { return Cmp(a.first, a.second, b.topic, b.key) < 0; }
+    bool operator()(const Probe& a, const Key& b) const { return Cmp(a.topic, a.key, b.first, b.second) < 0; }
+  };
+  using Map = std::map<Key, Entry, Less>;
 
   void Put(uint8_t topic, ByteView key, ByteView value);
   void Erase(uint8_t topic, ByteView key);
