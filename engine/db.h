@@ -34,7 +34,7 @@ struct Options {
   uint32_t autocheckpoint_kb = 2048;  // checkpoint after this many KB of pages written (0: only on demand)
   uint32_t max_freelist = kMaxFreelistEntries;  // free-list entries kept in the checkpoint (2..24)
   bool use_log = true;
-  uint32_t cache_kb = 16 * 1024;    // page cache over the database file
+  uint32_t cache_kb = 64 * 1024;    // page cache over the database file
 
   // kInvalidArgument naming the first bad option.
   Status Validate() const;

@@ -13,18 +13,22 @@ Result<std::shared_ptr<const Bytes>> CachedFile::ReadChunk(uint64_t index) {
   if (it != index_.end()) {
     ++hits_;
     lru_.splice(lru_.begin(), lru_, it->second);
-    return lru_.front().bytes;
+    return std::shared_ptr<const Bytes>(lru_.front().bytes);
   }
   ++misses_;
-  auto bytes = std::make_shared<Bytes>(chunk_size_);
-  LSM_RETURN_IF_ERROR(target()->Read(index * chunk_size_, *bytes));
-  lru_.push_front(Chunk{index, std::move(bytes)});
-  index_[index] = lru_.begin();
-  if (lru_.size() > max_chunks_) {
+  std::shared_ptr<Bytes> bytes;
+  if (lru_.size() >= max_chunks_) {
+    // Evict the oldest chunk; reuse its buffer unless a cursor still holds it.
     index_.erase(lru_.back().index);
+    if (lru_.back().bytes.use_count() == 1) bytes = std::move(lru_.back().bytes);
     lru_.pop_back();
   }
-  return lru_.front().bytes;
+  if (!bytes) bytes = std::make_shared<Bytes>(chunk_size_);
+  Status s = target()->Read(index * chunk_size_, *bytes);
+  if (!s.ok()) return s;
+  lru_.push_front(Chunk{index, std::move(bytes)});
+  index_[index] = lru_.begin();
+  return std::shared_ptr<const Bytes>(lru_.front().bytes);
 }
 
 Status CachedFile::Read(uint64_t offset, std::span<uint8_t> out) {

@@ -33,7 +33,7 @@ class CachedFile : public FileWrapper {
  private:
   struct Chunk {
     uint64_t index;
-    std::shared_ptr<const Bytes> bytes;
+    std::shared_ptr<Bytes> bytes;  // handed out as const
   };
   void Drop(uint64_t first_chunk, uint64_t last_chunk);
 

@@ -21,7 +21,7 @@
 #include "sim/cli/command.h"
 
 ABSL_FLAG(int64_t, bench_keys, 1000000, "db bench: number of keys");
-ABSL_FLAG(int, bench_cache_kb, 16 * 1024, "db bench: lsmsim's page cache (KB)");
+ABSL_FLAG(int, bench_cache_kb, 64 * 1024, "db bench: lsmsim's page cache (KB; the engine's default)");
 ABSL_FLAG(int, bench_rounds, 3, "db bench: rounds (fresh databases each); figures are medians over rounds");
 ABSL_FLAG(std::string, bench_dir, "", "db bench: directory for the databases (default: a new one under /tmp)");
 
