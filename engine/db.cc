@@ -22,6 +22,13 @@ constexpr uint32_t kMaxBlocks = 0x7FFFFFFF;
 
 bool PowerOfTwoIn(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v <= hi && (v & (v - 1)) == 0; }
 
+// The writer refuses keys out of order as a caller's mistake; coming from a merge of runs read off the
+// disk, it means a damaged run.
+Status OutOfOrderIsCorrupt(Status s) {
+  if (s.code() != Code::kInvalidArgument) return s;
+  return Status::Corrupt("merge input is not in key order (a damaged run): " + s.message());
+}
+
 // What one source says about a key, newest source first: decided (present or deleted) or not its
 // business.
 enum class Verdict { kUnknown, kPresent, kDeleted };
@@ -580,7 +587,7 @@ Status Db::WriteTopLevel(std::vector<std::unique_ptr<RecordCursor>> sources, uin
   RunFilter::Builder filter;
   LSM_RETURN_IF_ERROR(MergeRecords(sources, snap_.levels.empty(), [&](const Record& r) {
     filter.Add(r);
-    return writer.Add(r.flags, r.key, r.value);
+    return OutOfOrderIsCorrupt(writer.Add(r.flags, r.key, r.value));
   }));
   auto seg = writer.Finish();
   if (!seg.ok()) return seg.status();
@@ -725,7 +732,7 @@ Status Db::MergeStep(uint64_t budget, uint64_t* pages) {
     LSM_RETURN_IF_ERROR(job.merger->Step(&out, &emitted));
     if (emitted) {
       job.filter.Add(out);
-      LSM_RETURN_IF_ERROR(job.writer->Add(out.flags, out.key, out.value));
+      LSM_RETURN_IF_ERROR(OutOfOrderIsCorrupt(job.writer->Add(out.flags, out.key, out.value)));
       ++job.emitted;
     }
   }

@@ -36,5 +36,7 @@ int RunCkpt(const std::vector<std::string>& args);
 int RunMetakey(const std::vector<std::string>& args);
 int RunDb(const std::vector<std::string>& args);
 int RunDbBench();
+int RunRun(const std::vector<std::string>& args);
+int RunScenarios(const std::vector<std::string>& args);
 
 }  // namespace lsm::cli

@@ -19,6 +19,11 @@ namespace lsm::cli {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
+      {"run",
+       "run [--scenario S] --seeds A..B | --seed N | --duration 60s [--report F.json] [--check-determinism] "
+       "[--canary] [--overhead]",
+       "simulate seeds of a scenario: the engine on SimEnv, crashed and recovered, judged by the oracles", RunRun},
+      {"scenarios", "scenarios", "list the built-in scenarios", RunScenarios},
       {"ckpt", "ckpt decode FILE [--page 1|2] [--json] | ckpt encode FILE.json > page.bin | ckpt summary FILE...",
        "decode a checkpoint meta page, encode one from JSON, or summarise many pages and databases", RunCkpt},
       {"metakey", "metakey decode HEX [--json] | metakey encode AGE LEVEL [SEPARATOR_HEX]",
@@ -92,6 +97,7 @@ bool ParseFlags(int argc, char** argv, std::vector<std::string>* positional, boo
       value = body.substr(eq + 1);
       has_value = true;
     }
+    std::replace(name.begin(), name.end(), '-', '_');  // --check-determinism == --check_determinism
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     if (flag == nullptr && !has_value && name.rfind("no", 0) == 0) {
       flag = absl::FindCommandLineFlag(name.substr(2));

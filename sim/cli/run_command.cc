@@ -1,0 +1,223 @@
+// lsmsim run: a campaign of seeds of one scenario; lsmsim scenarios: the built-in scenarios.
+// Exit status: 0 every seed passed, 1 a seed failed (its repro line printed, its repro file written),
+// 2 bad arguments.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "sim/cli/command.h"
+#include "sim/repro.h"
+#include "sim/runner.h"
+#include "sim/scenario.h"
+
+ABSL_FLAG(std::string, scenario, "default", "run: a built-in scenario (lsmsim scenarios) or a scenario JSON file");
+ABSL_FLAG(std::string, seeds, "", "run: a range of seeds A..B (inclusive)");
+ABSL_FLAG(int64_t, seed, -1, "run: one seed");
+ABSL_FLAG(std::string, duration, "", "run: keep running seeds (from --seeds' start, or 1) for this long: 90s, 10m, 1h");
+ABSL_FLAG(std::string, report, "", "run: write a JSON report of every seed to this file");
+ABSL_FLAG(std::string, repro_dir, ".", "run: where failing seeds write their repro files");
+ABSL_FLAG(bool, check_determinism, false, "run: run every seed twice and fail on any difference");
+ABSL_FLAG(bool, canary, false, "run: corrupt a promised-durable byte after each crash (the oracle must fail)");
+ABSL_FLAG(bool, overhead, false, "run: measure the simulator's overhead (SimEnv without faults vs MemEnv) instead");
+
+namespace lsm::cli {
+namespace {
+
+using sim::RunOptions;
+using sim::Scenario;
+using sim::SeedResult;
+using Clock = std::chrono::steady_clock;
+
+bool ParseSeeds(const std::string& text, uint64_t* a, uint64_t* b) {
+  size_t dots = text.find("..");
+  if (dots == std::string::npos) return false;
+  return absl::SimpleAtoi(text.substr(0, dots), a) && absl::SimpleAtoi(text.substr(dots + 2), b) && *a <= *b;
+}
+
+bool ParseDuration(const std::string& text, double* seconds) {
+  if (text.size() < 2) return false;
+  double unit = 0;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    default:
+      return false;
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(text.substr(0, text.size() - 1), &n) || n == 0) return false;
+  *seconds = double(n) * unit;
+  return true;
+}
+
+Json SeedJson(const SeedResult& r) {
+  Json j = Json::Object();
+  j.Set("seed", Json::Uint(r.seed));
+  j.Set("verdict", Json::String(r.pass ? "pass" : "fail"));
+  j.Set("trace_hash", Json::String(sim::HashHex(r.trace_hash)));
+  j.Set("steps", Json::Uint(r.steps));
+  j.Set("crashes", Json::Uint(r.crashes));
+  j.Set("message", Json::String(r.message));
+  j.Set("config", Json::String(r.config));
+  j.Set("ops", Json::Uint(r.ops));
+  j.Set("commits", Json::Uint(r.commits));
+  j.Set("flushes", Json::Uint(r.flushes));
+  j.Set("merges", Json::Uint(r.merges));
+  j.Set("checkpoints", Json::Uint(r.checkpoints));
+  j.Set("checkpoints_mid_merge", Json::Uint(r.checkpoints_mid_merge));
+  j.Set("blocks_reused", Json::Uint(r.blocks_reused));
+  j.Set("freelist_overflows", Json::Uint(r.freelist_overflows));
+  j.Set("canary_applied", Json::Bool(r.canary_applied));
+  return j;
+}
+
+int Overhead(const Scenario& s, uint64_t first, uint64_t count) {
+  auto time = [&](RunOptions::Mode mode, uint64_t* hash) {
+    RunOptions o;
+    o.mode = mode;
+    auto start = Clock::now();
+    for (uint64_t seed = first; seed < first + count; ++seed) {
+      SeedResult r = sim::RunSeed(s, seed, o);
+      if (!r.pass) std::fprintf(stderr, "lsmsim: seed %llu failed: %s\n", (unsigned long long)seed, r.message.c_str());
+      *hash ^= r.commits;
+    }
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  uint64_t h1 = 0, h2 = 0, h3 = 0;
+  // Interleave twice and keep the faster of each, to damp the machine's noise.
+  double mem = time(RunOptions::Mode::kMemEnv, &h1), sim = time(RunOptions::Mode::kNoFaults, &h2);
+  mem = std::min(mem, time(RunOptions::Mode::kMemEnv, &h3));
+  sim = std::min(sim, time(RunOptions::Mode::kNoFaults, &h3));
+  double full = time(RunOptions::Mode::kSimulate, &h3);
+  std::printf("overhead, scenario %s, %llu seeds: MemEnv %.3f s, SimEnv without faults %.3f s: %.2fx\n",
+              s.name.c_str(), (unsigned long long)count, mem, sim, sim / mem);
+  std::printf("full simulation (faults, crashes, recoveries, oracles): %.3f s, %.1f seeds/s\n", full,
+              double(count) / full);
+  return h1 == h2 ? kExitOk : kExitFailed;  // both modes must have run the same workload
+}
+
+}  // namespace
+
+int RunRun(const std::vector<std::string>& args) {
+  if (!args.empty()) return UsageError("run takes no positional arguments (see lsmsim --help)");
+  auto scenario = sim::LoadScenario(absl::GetFlag(FLAGS_scenario));
+  if (!scenario.ok()) return InputError(scenario.status());
+  if (absl::GetFlag(FLAGS_canary)) scenario->canary = true;
+  uint64_t first = 1, last = 0;
+  const std::string seeds = absl::GetFlag(FLAGS_seeds), duration_text = absl::GetFlag(FLAGS_duration);
+  const int64_t one = absl::GetFlag(FLAGS_seed);
+  double duration = 0;
+  int modes = !seeds.empty() + (one >= 0) + !duration_text.empty();
+  if (modes == 0) return UsageError("run needs --seeds A..B, --seed N or --duration T");
+  if (!seeds.empty() && !ParseSeeds(seeds, &first, &last)) return UsageError("--seeds '" + seeds + "' is not A..B with A <= B");
+  if (one >= 0) {
+    if (!seeds.empty()) return UsageError("--seed and --seeds are exclusive");
+    first = last = uint64_t(one);
+  }
+  if (!duration_text.empty()) {
+    if (!ParseDuration(duration_text, &duration)) {
+      return UsageError("--duration '" + duration_text + "' is not a positive number followed by s, m or h");
+    }
+    if (one >= 0) return UsageError("--seed and --duration are exclusive");
+    last = ~uint64_t{0};
+  }
+  if (absl::GetFlag(FLAGS_overhead)) return Overhead(*scenario, first, last - first + 1 > 1000 ? 200 : last - first + 1);
+
+  const bool determinism = absl::GetFlag(FLAGS_check_determinism);
+  const bool tty = isatty(2);
+  const auto start = Clock::now();
+  Json report_seeds = Json::Array();
+  uint64_t done = 0, failed = 0, canaries = 0;
+  SeedResult totals;
+  std::string first_failure;
+  for (uint64_t seed = first;; ++seed) {
+    SeedResult r = sim::RunSeed(*scenario, seed);
+    if (determinism && r.pass) {
+      SeedResult again = sim::RunSeed(*scenario, seed);
+      if (again.trace_hash != r.trace_hash || again.pass != r.pass || again.steps != r.steps) {
+        r.pass = false;
+        r.message = absl::StrFormat("nondeterministic: trace hash %s then %s, %u then %u steps",
+                                    sim::HashHex(r.trace_hash), sim::HashHex(again.trace_hash), r.steps, again.steps);
+      }
+    }
+    ++done;
+    totals.crashes += r.crashes;
+    totals.flushes += r.flushes;
+    totals.merges += r.merges;
+    totals.checkpoints += r.checkpoints;
+    totals.checkpoints_mid_merge += r.checkpoints_mid_merge;
+    totals.blocks_reused += r.blocks_reused;
+    totals.freelist_overflows += r.freelist_overflows;
+    totals.commits += r.commits;
+    canaries += r.canary_applied;
+    if (!r.pass) {
+      ++failed;
+      const std::string path = absl::StrFormat("%s/lsmsim-repro-%s-%u.json", absl::GetFlag(FLAGS_repro_dir),
+                                               scenario->name, seed);
+      Status w = sim::WriteJsonFile(path, sim::ReproJson(*scenario, r));
+      if (tty) std::fprintf(stderr, "\r\033[K");
+      std::printf("FAIL seed %llu (%s): %s\n", (unsigned long long)seed, r.config.c_str(), r.message.c_str());
+      std::printf("  reproduce: lsmsim run --scenario %s --seed %llu%s   (repro file: %s)\n",
+                  absl::GetFlag(FLAGS_scenario).c_str(), (unsigned long long)seed, scenario->canary ? " --canary" : "",
+                  w.ok() ? path.c_str() : w.ToString().c_str());
+      std::fflush(stdout);
+    }
+    if (!absl::GetFlag(FLAGS_report).empty()) report_seeds.Push(SeedJson(r));
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (tty) {
+      std::fprintf(stderr, "\r\033[Kseeds %llu done, %.1f seeds/s, %llu failed", (unsigned long long)done,
+                   double(done) / std::max(elapsed, 1e-9), (unsigned long long)failed);
+    }
+    if (seed == last || (duration > 0 && elapsed >= duration)) break;
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("scenario %s: %llu seeds, %llu passed, %llu failed (%.1f seeds/s)\n", scenario->name.c_str(),
+              (unsigned long long)done, (unsigned long long)(done - failed), (unsigned long long)failed,
+              double(done) / std::max(elapsed, 1e-9));
+  std::printf("  %llu crashes and recoveries, %llu commits, %llu flushes, %llu merges, %llu checkpoints (%llu mid-merge), "
+              "%llu blocks reused, %llu free-list overflows%s\n",
+              (unsigned long long)totals.crashes, (unsigned long long)totals.commits,
+              (unsigned long long)totals.flushes, (unsigned long long)totals.merges,
+              (unsigned long long)totals.checkpoints, (unsigned long long)totals.checkpoints_mid_merge,
+              (unsigned long long)totals.blocks_reused, (unsigned long long)totals.freelist_overflows,
+              scenario->canary ? absl::StrFormat(", canary applied in %u seeds", canaries).c_str() : "");
+  if (!absl::GetFlag(FLAGS_report).empty()) {
+    Json report = Json::Object();
+    report.Set("scenario", scenario->ToJson());
+    report.Set("build", Json::String(sim::BuildId()));
+    report.Set("seeds", report_seeds);
+    Json summary = Json::Object();
+    summary.Set("seeds", Json::Uint(done));
+    summary.Set("failed", Json::Uint(failed));
+    summary.Set("crashes", Json::Uint(totals.crashes));
+    summary.Set("flushes", Json::Uint(totals.flushes));
+    summary.Set("merges", Json::Uint(totals.merges));
+    summary.Set("checkpoints", Json::Uint(totals.checkpoints));
+    summary.Set("checkpoints_mid_merge", Json::Uint(totals.checkpoints_mid_merge));
+    summary.Set("canary_applied", Json::Uint(canaries));
+    report.Set("summary", summary);
+    Status w = sim::WriteJsonFile(absl::GetFlag(FLAGS_report), report);
+    if (!w.ok()) return InputError(w);
+  }
+  return failed == 0 ? kExitOk : kExitFailed;
+}
+
+int RunScenarios(const std::vector<std::string>& args) {
+  if (!args.empty()) return UsageError("scenarios takes no arguments");
+  for (const Scenario& s : sim::BuiltinScenarios()) std::printf("%-10s %s\n", s.name.c_str(), s.description.c_str());
+  return kExitOk;
+}
+
+}  // namespace lsm::cli

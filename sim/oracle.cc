@@ -1,0 +1,158 @@
+#include "sim/oracle.h"
+
+#include "absl/strings/str_format.h"
+#include "sim/scenario.h"
+
+namespace lsm::sim {
+
+void Oracle::ApplyTo(const LogOp& op, Map* m) {
+  switch (op.kind) {
+    case LogOp::kPut:
+      (*m)[op.key] = op.value;
+      break;
+    case LogOp::kDelete:
+      m->erase(op.key);
+      break;
+    case LogOp::kDeleteRange:
+      if (op.key < op.value) m->erase(m->upper_bound(op.key), m->lower_bound(op.value));
+      break;
+  }
+}
+
+void Oracle::Begin() {
+  open_.push_back(view());
+  op_marks_.push_back(ops_.size());
+}
+
+void Oracle::Apply(const LogOp& op) {
+  ApplyTo(op, &open_.back());
+  ops_.push_back(op);
+}
+
+void Oracle::CommitNested() {
+  Map inner = std::move(open_.back());
+  open_.pop_back();
+  op_marks_.pop_back();
+  open_.back() = std::move(inner);
+}
+
+void Oracle::Rollback() {
+  open_.pop_back();
+  ops_.resize(op_marks_.back());
+  op_marks_.pop_back();
+}
+
+void Oracle::DropOpen() {
+  single_ = false;
+  open_.clear();
+  ops_.clear();
+  op_marks_.clear();
+}
+
+void Oracle::Single(const LogOp& op) {
+  ops_.assign(1, op);
+  single_ = true;
+}
+
+void Oracle::Acknowledged() {
+  if (single_) {
+    ApplyTo(ops_[0], &committed_);
+  } else {
+    committed_ = std::move(open_.back());
+  }
+  history_.push_back(std::move(ops_));
+  DropOpen();
+  ++acknowledged_;
+  maybe_.reset();
+  if (safety_ == Safety::kFull) durable_ = history_.size();
+}
+
+void Oracle::Failed() {
+  maybe_ = std::move(ops_);
+  DropOpen();
+}
+
+void Oracle::Flushed() { flushed_ = history_.size(); }
+
+void Oracle::Checkpointed() {
+  if (safety_ != Safety::kOff) durable_ = std::max(durable_, flushed_);
+}
+
+void Oracle::Closed() {
+  if (safety_ != Safety::kOff) durable_ = history_.size();
+}
+
+void Oracle::Reset(const Map& state) {
+  base_ = state;
+  committed_ = state;
+  history_.clear();
+  maybe_.reset();
+  durable_ = flushed_ = 0;
+  DropOpen();
+}
+
+
+namespace {
+
+std::string Short(const Bytes& b) {
+  std::string hex = ToHex(b);
+  return hex.size() > 24 ? hex.substr(0, 24) + absl::StrFormat("..(%u bytes)", b.size()) : hex;
+}
+
+// The first few differences between what the model expects and what was recovered.
+std::string Diff(const Oracle::Map& expected, const Oracle::Map& got) {
+  std::string out;
+  int shown = 0;
+  auto e = expected.begin();
+  auto g = got.begin();
+  while ((e != expected.end() || g != got.end()) && shown < 3) {
+    if (g == got.end() || (e != expected.end() && e->first < g->first)) {
+      out += absl::StrFormat("; key %s missing (expected value %s)", Short(e->first), Short(e->second));
+      ++e;
+      ++shown;
+    } else if (e == expected.end() || g->first < e->first) {
+      out += absl::StrFormat("; key %s present (value %s) but never written or deleted", Short(g->first), Short(g->second));
+      ++g;
+      ++shown;
+    } else {
+      if (e->second != g->second) {
+        out += absl::StrFormat("; key %s has value %s, expected %s", Short(g->first), Short(g->second), Short(e->second));
+        ++shown;
+      }
+      ++e;
+      ++g;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Status Oracle::CheckRecovered(const Map& recovered) {
+  Map state = base_;
+  for (size_t i = 0; i < durable_; ++i) {
+    for (const LogOp& op : history_[i]) ApplyTo(op, &state);
+  }
+  const Map promised = state;
+  for (size_t c = durable_;; ++c) {
+    if (state == recovered) {
+      Reset(recovered);
+      return Status::Ok();
+    }
+    if (c == history_.size()) break;
+    for (const LogOp& op : history_[c]) ApplyTo(op, &state);
+  }
+  if (maybe_) {
+    for (const LogOp& op : *maybe_) ApplyTo(op, &state);
+    if (state == recovered) {
+      Reset(recovered);
+      return Status::Ok();
+    }
+  }
+  return Status::Corrupt(absl::StrFormat(
+      "recovered database (%u keys) matches no commit boundary in [%u, %u] (safety %s; %u commits promised): "
+      "against the last promised commit%s",
+      recovered.size(), durable_, history_.size(), SafetyName(safety_), durable_, Diff(promised, recovered)));
+}
+
+}  // namespace lsm::sim

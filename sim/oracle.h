@@ -1,0 +1,80 @@
+// The history oracle: a model of everything the engine acknowledged, with what it promised about each
+// commit's durability under the configured safety mode, and the judge of every read and every recovery.
+//
+// Promises (what survives a power loss):
+//   full   - every acknowledged commit (the log is synced before Commit returns);
+//   normal - every commit covered by a synced checkpoint: the oracle counts a commit as covered once an
+//            explicit Flush after it and then a Checkpoint (or a Close) have returned ok (the engine may
+//            cover more through its automatic flushes and checkpoints; that only makes it safer);
+//   off    - nothing: only clean errors, no crash, no hang.
+// After a recovery the database must equal the model at one commit boundary at or after the last
+// promised commit: never an in-between state, never bytes nobody wrote. A commit whose call returned an
+// error (the power failed during it) may or may not be there.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/bytes.h"
+#include "engine/log.h"
+#include "engine/status.h"
+
+namespace lsm::sim {
+
+class Oracle {
+ public:
+  using Map = std::map<Bytes, Bytes>;
+  explicit Oracle(Safety safety) : safety_(safety) {}
+
+  // Transactions: Begin opens one (the outermost one starts collecting ops), Apply changes the
+  // innermost view, CommitNested folds the innermost into its parent, Rollback drops it.
+  void Begin();
+  void Apply(const LogOp& op);
+  void CommitNested();
+  void Rollback();
+  int depth() const { return int(open_.size()); }
+  // What a read must see now: the innermost open transaction, or the committed state.
+  const Map& view() const { return open_.empty() ? committed_ : open_.back(); }
+
+  // A write outside any transaction (a transaction of its own, without copying the view).
+  void Single(const LogOp& op);
+  // The outermost transaction's (or the single write's) commit returned ok (acknowledged) or an error
+  // (maybe durable).
+  void Acknowledged();
+  void Failed();
+  // Promise points (see above).
+  void Flushed();
+  void Checkpointed();
+  void Closed();
+  // Open transactions are gone (a clean close rolls them back; a crash loses them).
+  void DropOpen();
+
+  // Judges the database recovered after a power loss; on success the model continues from it.
+  Status CheckRecovered(const Map& recovered);
+
+  uint64_t acknowledged() const { return acknowledged_; }
+  uint64_t promised() const { return durable_; }
+  Safety safety() const { return safety_; }
+
+ private:
+  static void ApplyTo(const LogOp& op, Map* m);
+  void Reset(const Map& state);
+
+  Safety safety_;
+  Map base_;                                // the state at the last recovery (or the start)
+  std::vector<std::vector<LogOp>> history_;  // acknowledged commits since base_
+  std::optional<std::vector<LogOp>> maybe_;  // a commit that failed after the last acknowledged one
+  Map committed_;                           // base_ + history_
+  uint64_t durable_ = 0;                    // history_[0, durable_) is promised
+  uint64_t flushed_ = 0;                    // history_[0, flushed_) was in the tree at the last Flush
+  uint64_t acknowledged_ = 0;               // over the whole run
+  std::vector<Map> open_;                   // views of open transactions, innermost last
+  std::vector<LogOp> ops_;                  // ops of the outermost transaction
+  std::vector<size_t> op_marks_;            // ops_.size() when each open transaction began
+  bool single_ = false;                     // ops_ holds a Single write
+};
+
+}  // namespace lsm::sim

@@ -1,0 +1,434 @@
+#include "sim/runner.h"
+
+#include <memory>
+#include <optional>
+
+#include "absl/strings/str_format.h"
+#include "engine/db.h"
+#include "engine/mem_env.h"
+#include "engine/meta_page.h"
+#include "engine/segment.h"
+#include "engine/varint.h"
+#include "sim/checkpoint_oracle.h"
+#include "sim/oracle.h"
+#include "sim/sim_env.h"
+#include "sim/workload.h"
+
+namespace lsm::sim {
+namespace {
+
+constexpr const char* kDbPath = "db";
+constexpr int kMaxDepth = 3;
+
+class SeedRun {
+ public:
+  SeedRun(const Scenario& s, uint64_t seed, const RunOptions& run)
+      : s_(s), mode_(run.mode), env_(&trace_, SimEnv::Options{s.sector_size}), prng_(seed),
+        d_(run.replay ? run.replay : &prng_),
+        oracle_(Pick(s.safety)), workload_(s, &d_) {
+    r_.seed = seed;
+    options_.safety = oracle_.safety();
+    options_.page_size = Pick(s.page_size);
+    options_.block_size = s.block_size;
+    options_.autoflush_kb = Pick(s.autoflush_kb);
+    options_.automerge = Pick(s.automerge);
+    options_.autocheckpoint_kb = Pick(s.autocheckpoint_kb);
+    options_.max_freelist = s.max_freelist;
+    options_.cache_kb = s.cache_kb;
+    r_.config = absl::StrFormat("safety %s, page %u, block %u, autoflush %u KB, automerge %u, autocheckpoint %u KB, %s keys",
+                                SafetyName(options_.safety), options_.page_size, options_.block_size,
+                                options_.autoflush_kb, options_.automerge, options_.autocheckpoint_kb,
+                                workload_.distribution() == KeyDistribution::kUniform   ? "uniform"
+                                : workload_.distribution() == KeyDistribution::kHotSet ? "hot-set"
+                                                                                        : "sequential");
+    Note("config", r_.config);
+  }
+
+  SeedResult Run() {
+    Status s = Body();
+    r_.pass = s.ok();
+    if (!s.ok()) r_.message = s.message();
+    Note("verdict", r_.pass ? "pass" : r_.message);
+    if (db_) Collect();
+    r_.trace_hash = trace_.hash();
+    r_.steps = env_.step();
+    r_.decisions = d_.values();
+    r_.last_events = trace_.last();
+    return r_;
+  }
+
+ private:
+  template <typename T>
+  T Pick(const std::vector<T>& menu) {
+    return menu[d_.Below(menu.size())];
+  }
+
+  void Note(std::string_view kind, const std::string& detail, uint64_t content = 0) {
+    trace_.Add(TraceEvent{env_.step(), 0, kind, "", 0, 0, content, detail});
+  }
+
+  Status Fail(const std::string& what) {
+    return Status::Corrupt(absl::StrFormat("op %u: %s", r_.ops, what));
+  }
+
+  void Collect() {
+    const DbStats& st = db_->stats();
+    r_.commits += st.commits;
+    r_.flushes += st.flushes;
+    r_.merges += st.merges;
+    r_.checkpoints += st.checkpoints;
+    r_.checkpoints_mid_merge += st.checkpoints_mid_merge;
+    r_.blocks_reused += st.blocks_reused;
+    r_.freelist_overflows += st.freelist_overflows;
+  }
+
+  Status OpenDb() {
+    Env* env = mode_ == RunOptions::Mode::kMemEnv ? static_cast<Env*>(&mem_env_) : &env_;
+    auto db = Db::Open(env, kDbPath, options_);
+    if (!db.ok()) return db.status();
+    db_ = std::move(db).value();
+    return Status::Ok();
+  }
+
+  Result<Oracle::Map> Dump() {
+    Oracle::Map out;
+    auto c = db_->NewCursor();
+    if (!c.ok()) return c.status();
+    for (Status s = (*c)->First(); (*c)->Valid(); s = (*c)->Next()) {
+      LSM_RETURN_IF_ERROR(s);
+      out[Bytes((*c)->key().begin(), (*c)->key().end())] = Bytes((*c)->value().begin(), (*c)->value().end());
+    }
+    return out;
+  }
+
+  Status CheckIntegrity(const char* when) {
+    auto problems = db_->Check();
+    if (!problems.ok()) return Fail(std::string("integrity check ") + when + " failed: " + problems.status().ToString());
+    if (!problems->empty()) return Fail(std::string("integrity check ") + when + ": " + *problems);
+    return Status::Ok();
+  }
+
+  Status Body() {
+    Status s = OpenDb();
+    if (!s.ok()) return Fail("open of a new database failed: " + s.ToString());
+    for (; r_.ops < s_.ops; ++r_.ops) {
+      const Op op = workload_.Next();
+      Note("op", op.Describe(), uint64_t(op.kind));
+      LSM_RETURN_IF_ERROR(Execute(op));
+      if (env_.crashed()) LSM_RETURN_IF_ERROR(Recover());
+      if (done_) return Status::Ok();
+    }
+    // Every seed crashes at least once: a crash that has not fired, or none drawn, lands here.
+    if (faults() && (armed_ || r_.crashes == 0)) LSM_RETURN_IF_ERROR(Recover());
+    if (done_) return Status::Ok();
+    // A clean close keeps everything; the reopened database is exactly the model.
+    while (oracle_.depth() > 0) {
+      LSM_RETURN_IF_ERROR(Expect(db_->Rollback(), "rollback"));
+      oracle_.Rollback();
+    }
+    return Reopen();
+  }
+
+  // An error is expected only once the power has failed; anything else is the engine's failure.
+  Status Expect(const Status& s, const std::string& what) {
+    if (s.ok() || env_.crashed() || unjudged_) return Status::Ok();
+    return Fail(what + " returned " + s.ToString());
+  }
+
+  Status Write(const Op& op) {
+    LogOp log{op.kind == Op::kPut ? LogOp::kPut : op.kind == Op::kErase ? LogOp::kDelete : LogOp::kDeleteRange,
+              op.key, op.kind == Op::kPut ? op.value : op.kind == Op::kEraseRange ? op.key2 : Bytes()};
+    const bool single = oracle_.depth() == 0;
+    if (single) {
+      oracle_.Single(log);
+    } else {
+      oracle_.Apply(log);
+    }
+    Status s = op.kind == Op::kPut     ? db_->Put(op.key, op.value)
+               : op.kind == Op::kErase ? db_->Erase(op.key)
+                                       : db_->EraseRange(op.key, op.key2);
+    if (single) {
+      if (s.ok()) {
+        oracle_.Acknowledged();
+      } else {
+        oracle_.Failed();
+      }
+    }
+    return Expect(s, op.Describe());
+  }
+
+  Status Get(const Op& op) {
+    auto got = db_->Get(op.key);
+    if (unjudged_) return Status::Ok();
+    if (!got.ok()) return Expect(got.status(), op.Describe());
+    auto it = oracle_.view().find(op.key);
+    const bool want = it != oracle_.view().end();
+    if (want != got->has_value() || (want && **got != it->second)) {
+      return Fail(absl::StrFormat("get %s returned %s, the model has %s", ToHex(op.key),
+                                  got->has_value() ? ToHex(**got).substr(0, 32) : "nothing",
+                                  want ? ToHex(it->second).substr(0, 32) : "nothing"));
+    }
+    return Status::Ok();
+  }
+
+  Status Scan(const Op& op) {
+    const Oracle::Map& v = oracle_.view();
+    auto c = db_->NewCursor();
+    if (!c.ok()) return Expect(c.status(), op.Describe());
+    Cursor& cur = **c;
+    Oracle::Map::const_iterator it;
+    Status s;
+    switch (op.a) {
+      case 0:
+        s = cur.First();
+        it = v.begin();
+        break;
+      case 1:
+        s = cur.Last();
+        it = v.empty() ? v.end() : std::prev(v.end());
+        break;
+      case 2:
+        s = cur.SeekGe(op.key);
+        it = v.lower_bound(op.key);
+        break;
+      case 3: {
+        s = cur.SeekLe(op.key);
+        auto ub = v.upper_bound(op.key);
+        it = ub == v.begin() ? v.end() : std::prev(ub);
+        break;
+      }
+      default:
+        s = cur.SeekEq(op.key);
+        it = v.find(op.key);
+        break;
+    }
+    for (int step = 0;; ++step) {
+      if (unjudged_) return Status::Ok();
+      if (!s.ok()) return Expect(s, op.Describe());
+      const bool want = it != v.end();
+      if (want != cur.Valid() || (want && (Bytes(cur.key().begin(), cur.key().end()) != it->first ||
+                                           Bytes(cur.value().begin(), cur.value().end()) != it->second))) {
+        return Fail(absl::StrFormat("%s: at step %d the cursor is at %s, the model at %s", op.Describe(), step,
+                                    cur.Valid() ? ToHex(cur.key()) : "the end", want ? ToHex(it->first) : "the end"));
+      }
+      if (!want || step == op.b) return Status::Ok();
+      s = cur.Next();
+      ++it;
+    }
+  }
+
+  Status Execute(const Op& op) {
+    const int depth = oracle_.depth();
+    switch (op.kind) {
+      case Op::kPut:
+      case Op::kErase:
+      case Op::kEraseRange:
+        return Write(op);
+      case Op::kGet:
+        return Get(op);
+      case Op::kScan:
+        return Scan(op);
+      case Op::kBegin:
+        if (depth >= kMaxDepth) return Status::Ok();
+        oracle_.Begin();
+        return Expect(db_->Begin(), "begin");
+      case Op::kCommit: {
+        if (depth == 0) return Status::Ok();
+        Status s = db_->Commit();
+        if (depth > 1) {
+          oracle_.CommitNested();
+        } else if (s.ok()) {
+          oracle_.Acknowledged();
+        } else {
+          oracle_.Failed();
+        }
+        return Expect(s, "commit");
+      }
+      case Op::kRollback:
+        if (depth == 0) return Status::Ok();
+        oracle_.Rollback();
+        return Expect(db_->Rollback(), "rollback");
+      case Op::kFlush: {
+        if (depth > 0) return Status::Ok();
+        Status s = db_->Flush();
+        if (s.ok()) oracle_.Flushed();
+        return Expect(s, "flush");
+      }
+      case Op::kWork:
+        if (depth > 0) return Status::Ok();
+        return Expect(db_->Work(op.a, op.b).status(), op.Describe());
+      case Op::kCheckpoint: {
+        if (depth > 0) return Status::Ok();
+        Status s = db_->Checkpoint();
+        if (s.ok()) oracle_.Checkpointed();
+        return Expect(s, "checkpoint");
+      }
+      case Op::kReopen:
+        return Reopen();
+      case Op::kCrash:
+        if (faults() && !armed_) {
+          env_.ArmCrash(env_.step() + 1 + uint64_t(op.a));
+          armed_ = true;
+        }
+        return Status::Ok();
+    }
+    return Status::Ok();
+  }
+
+  // Clean close (open transactions roll back) and reopen: the database is exactly the model.
+  Status Reopen() {
+    Collect();
+    Status s = db_->Close();
+    oracle_.DropOpen();
+    db_.reset();
+    if (env_.crashed()) return Status::Ok();  // the close met the power failure: recovery judges
+    if (!s.ok() && unjudged_) {
+      done_ = true;  // a clean error on a database safety off did not protect; nothing left to run on
+      return Status::Ok();
+    }
+    if (!s.ok()) return Fail("close returned " + s.ToString());
+    oracle_.Closed();
+    // An armed crash may fire anywhere in here: then recovery, not this check, judges.
+    s = OpenDb();
+    if (env_.crashed()) return Status::Ok();
+    if (unjudged_) {
+      if (!s.ok()) done_ = true;  // a clean error; nothing left to run on
+      return Status::Ok();
+    }
+    if (!s.ok()) return Fail("reopen after a clean close failed: " + s.ToString());
+    Status integrity = CheckIntegrity("after a clean reopen");
+    if (env_.crashed()) return Status::Ok();
+    LSM_RETURN_IF_ERROR(integrity);
+    auto content = Dump();
+    if (env_.crashed()) return Status::Ok();
+    if (!content.ok()) return Fail("scan after a clean reopen failed: " + content.status().ToString());
+    if (*content != oracle_.view()) {
+      return Fail(absl::StrFormat("after a clean close and reopen the database has %u keys, the model %u",
+                                  content->size(), oracle_.view().size()));
+    }
+    Note("reopened", "", content->size());
+    return Status::Ok();
+  }
+
+  // The key byte the canary flips: the first key byte of the first record on the first page of the
+  // newest run of the durable checkpoint; nullopt if there is no such byte.
+  std::optional<uint64_t> CanaryOffset(const Bytes& file) {
+    if (file.size() < 2 * kMetaPageSize) return std::nullopt;
+    MetaPageChoice choice =
+        ChooseMetaPage(ByteView(file).first(kMetaPageSize), ByteView(file).subspan(kMetaPageSize, kMetaPageSize));
+    if (!choice.checkpoint) return std::nullopt;
+    const Checkpoint& c = *choice.checkpoint;
+    const Geometry g{c.pgsz, c.blksz};
+    for (const Level& level : c.levels) {
+      const uint64_t page = level.lhs.first;
+      if (page == 0 || g.PageOffset(page) + g.pgsz > file.size()) continue;
+      const uint8_t* p = file.data() + g.PageOffset(page);
+      const uint32_t data = g.IsFirstOnBlock(page) ? kBlockLinkSize : 0;
+      const uint32_t n = g.pgsz - (g.IsFirstOnBlock(page) || g.IsLastOnBlock(page) ? kBlockLinkSize : 0);
+      const uint8_t* d = p + data;
+      if (LoadBe16(d + n - 2) == 0) continue;
+      uint32_t pos = LoadBe16(d + n - kPageFooterSize - kCellPointerSize);
+      if (pos >= n) continue;
+      const uint8_t flags = d[pos++];
+      uint64_t skip = 0, nkey = 0;
+      pos += uint32_t(GetVarint(ByteView(d + pos, n - pos), &skip));
+      pos += uint32_t(GetVarint(ByteView(d + pos, n - pos), &nkey));
+      if (flags & kInsert) pos += uint32_t(GetVarint(ByteView(d + pos, n - pos), &skip));
+      if (nkey == 0 || pos >= n) continue;
+      return g.PageOffset(page) + data + pos;
+    }
+    return std::nullopt;
+  }
+
+  Status Recover() {
+    if (db_) Collect();
+    db_.reset();  // the process died with the machine
+    oracle_.DropOpen();
+    armed_ = false;
+    std::unique_ptr<CrashPolicy> policy;
+    if (Pick(s_.crash_policy) == "drop-unsynced") {
+      policy = std::make_unique<DropUnsynced>();
+    } else {
+      policy = std::make_unique<KeepRandomSubset>();
+    }
+    env_.PowerLoss(*policy, d_);
+    ++r_.crashes;
+    std::optional<Bytes> file = env_.Durable(kDbPath);
+    if (s_.canary && file) {
+      if (auto at = CanaryOffset(*file)) {
+        env_.CorruptDurable(kDbPath, *at, 0xFF);
+        r_.canary_applied = true;
+        file = env_.Durable(kDbPath);
+      }
+    }
+    // What recovery must pick, from the durable meta pages alone.
+    uint64_t expected_id = kEmptyCheckpointId;
+    if (file && file->size() >= kMetaPageSize) {
+      Bytes pages = *file;
+      pages.resize(std::max<size_t>(pages.size(), 2 * kMetaPageSize), 0);
+      MetaPage newest = NewestValidCheckpoint(ByteView(pages).first(kMetaPageSize),
+                                              ByteView(pages).subspan(kMetaPageSize, kMetaPageSize));
+      if (newest != MetaPage::kNone) {
+        expected_id = DecodeCheckpoint(ByteView(pages).subspan(MetaPageOffset(newest), kMetaPageSize))->id;
+      }
+    }
+    Status s = OpenDb();
+    if (!s.ok()) {
+      if (options_.safety == Safety::kOff) {
+        // Nothing was promised; a clean error is all that is asked. The seed ends here.
+        Note("recovery-refused", s.ToString());
+        r_.message = "recovery returned a clean error under safety off: " + s.ToString();
+        done_ = true;
+        return Status::Ok();
+      }
+      return Fail("recovery after power loss " + std::to_string(r_.crashes) + " failed: " + s.ToString());
+    }
+    if (db_->snapshot().id != expected_id) {
+      return Fail(absl::StrFormat("recovery opened checkpoint %u; the newest valid durable checkpoint is %u",
+                                  db_->snapshot().id, expected_id));
+    }
+    if (options_.safety == Safety::kOff) {
+      unjudged_ = true;
+      Note("recovered-unjudged", "", 0);
+      return Status::Ok();
+    }
+    LSM_RETURN_IF_ERROR(CheckIntegrity("after recovery"));
+    auto content = Dump();
+    if (!content.ok()) return Fail("scan after recovery failed: " + content.status().ToString());
+    {
+      s = oracle_.CheckRecovered(*content);
+      if (!s.ok()) return Fail(s.message());
+    }
+    Note("recovered", absl::StrFormat("checkpoint %u, %u keys", expected_id, content->size()), content->size());
+    return Status::Ok();
+  }
+
+  bool faults() const { return mode_ == RunOptions::Mode::kSimulate; }
+
+  const Scenario& s_;
+  RunOptions::Mode mode_;
+  Trace trace_;
+  SimEnv env_;
+  MemEnv mem_env_;
+  PrngDecisions prng_;
+  RecordingDecisions d_;
+  Oracle oracle_;
+  Workload workload_;
+  Options options_;
+  std::unique_ptr<Db> db_;
+  SeedResult r_;
+  bool armed_ = false;
+  bool done_ = false;
+  // Safety off promises nothing after a power loss: from the first recovery on, reads and reopens are
+  // still made (they must return cleanly) but their content is not judged.
+  bool unjudged_ = false;
+};
+
+}  // namespace
+
+SeedResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
+  SeedRun run(scenario, seed, options);
+  return run.Run();
+}
+
+}  // namespace lsm::sim

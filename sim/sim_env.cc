@@ -1,0 +1,270 @@
+#include "sim/sim_env.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+
+namespace lsm::sim {
+
+struct SimEnv::Inode {
+  std::string path;
+  Bytes current;
+  Bytes durable;
+  bool durable_exists = false;
+  std::vector<PendingOp> pending;
+  // Lock modes held, per handle id (ordered: conflict checks never depend on hash order).
+  std::map<uint64_t, std::array<LockMode, kMaxLockId + 1>> locks;
+};
+
+namespace {
+
+void Apply(const PendingOp& op, Bytes* image) {
+  if (op.kind == PendingOp::kWrite) {
+    if (image->size() < op.offset + op.data.size()) image->resize(op.offset + op.data.size(), 0);
+    std::copy(op.data.begin(), op.data.end(), image->begin() + std::ptrdiff_t(op.offset));
+  } else if (op.kind == PendingOp::kTruncate) {
+    image->resize(op.offset, 0);
+  }
+}
+
+bool Conflicts(LockMode held, LockMode wanted) {
+  if (held == LockMode::kUnlocked || wanted == LockMode::kUnlocked) return false;
+  return held == LockMode::kExclusive || wanted == LockMode::kExclusive;
+}
+
+constexpr uint64_t kMaxSimFileSize = uint64_t{1} << 34;  // 16 GiB: a bug, not a workload
+
+class SimFile : public File {
+ public:
+  SimFile(SimEnv* env, std::shared_ptr<SimEnv::Inode> inode, uint64_t id, bool read_only)
+      : env_(env), inode_(std::move(inode)), id_(id), read_only_(read_only), generation_(env->generation()) {}
+
+  ~SimFile() override {
+    inode_->locks.erase(id_);
+    env_->Note("close", inode_->path, 0, 0, 0);
+  }
+
+  Status Read(uint64_t offset, std::span<uint8_t> out) override {
+    LSM_RETURN_IF_ERROR(Alive("read", offset, out.size()));
+    const Bytes& cur = inode_->current;
+    const size_t have = offset < cur.size() ? std::min<size_t>(out.size(), cur.size() - offset) : 0;
+    if (have > 0) std::memcpy(out.data(), cur.data() + offset, have);
+    std::fill(out.begin() + std::ptrdiff_t(have), out.end(), 0);  // past end of file: zeros
+    return Status::Ok();
+  }
+
+  Status Write(uint64_t offset, std::span<const uint8_t> data) override {
+    if (read_only_) return Status::Misuse(inode_->path + ": write on a read-only handle");
+    if (offset + data.size() > kMaxSimFileSize) {
+      return Status::IoError(absl::StrFormat("%s: write at %u beyond the simulated device", inode_->path, offset));
+    }
+    Status s = Alive("write", offset, data.size(), ContentHash(data));
+    // The write issued at the crash step may or may not have reached the device: the policy decides.
+    if (!s.ok() && !env_->crashed_now()) return s;
+    PendingOp op{PendingOp::kWrite, offset, Bytes(data.begin(), data.end()), env_->step()};
+    Apply(op, &inode_->current);
+    inode_->pending.push_back(std::move(op));
+    return s;
+  }
+
+  Status Truncate(uint64_t size) override {
+    if (read_only_) return Status::Misuse(inode_->path + ": truncate on a read-only handle");
+    LSM_RETURN_IF_ERROR(Alive("truncate", size, 0));
+    PendingOp op{PendingOp::kTruncate, size, {}, env_->step()};
+    Apply(op, &inode_->current);
+    inode_->pending.push_back(std::move(op));
+    return Status::Ok();
+  }
+
+  Status Sync() override {
+    LSM_RETURN_IF_ERROR(Alive("sync", 0, inode_->pending.size()));
+    inode_->durable = inode_->current;
+    inode_->durable_exists = true;
+    inode_->pending.clear();
+    return Status::Ok();
+  }
+
+  Result<uint64_t> Size() override {
+    LSM_RETURN_IF_ERROR(Alive("size", 0, 0));
+    return uint64_t(inode_->current.size());
+  }
+
+  uint32_t SectorSize() const override { return env_->sector_size(); }
+
+  Status Lock(int lock_id, LockMode mode) override {
+    if (lock_id < 1 || lock_id > kMaxLockId) return Status::InvalidArgument(absl::StrFormat("lock id %d", lock_id));
+    LSM_RETURN_IF_ERROR(Alive("lock", uint64_t(lock_id), uint64_t(mode)));
+    if (mode == LockMode::kExclusive && read_only_) return Status::Misuse("exclusive lock on a read-only handle");
+    for (const auto& [other, modes] : inode_->locks) {
+      if (other != id_ && Conflicts(modes[size_t(lock_id)], mode)) {
+        return Status::Busy(absl::StrFormat("%s: lock %d is held by another handle", inode_->path, lock_id));
+      }
+    }
+    inode_->locks[id_][size_t(lock_id)] = mode;  // a new entry starts all kUnlocked
+    return Status::Ok();
+  }
+
+  Result<bool> TestLock(int lock_id, int count, LockMode mode) override {
+    if (lock_id < 1 || count < 1 || lock_id + count - 1 > kMaxLockId || mode == LockMode::kUnlocked) {
+      return Status::InvalidArgument(absl::StrFormat("test lock %d+%d", lock_id, count));
+    }
+    LSM_RETURN_IF_ERROR(Alive("testlock", uint64_t(lock_id), uint64_t(count)));
+    for (const auto& [other, modes] : inode_->locks) {
+      if (other == id_) continue;
+      for (int i = lock_id; i < lock_id + count; ++i) {
+        if (Conflicts(modes[size_t(i)], mode)) return true;
+      }
+    }
+    return false;
+  }
+
+  Result<uint8_t*> ShmMap(uint32_t chunk) override {
+    if (chunk >= kMaxShmChunks) return Status::InvalidArgument(absl::StrFormat("shm chunk %u", chunk));
+    LSM_RETURN_IF_ERROR(Alive("shmmap", chunk, kShmChunkSize));
+    return env_->ShmChunk(inode_->path, chunk);
+  }
+
+  void ShmBarrier() override { env_->Note("barrier", inode_->path, 0, 0, 0); }
+
+  Status ShmUnmap(bool delete_shm) override {
+    LSM_RETURN_IF_ERROR(Alive("shmunmap", delete_shm, 0));
+    if (delete_shm) env_->DeleteShm(inode_->path);
+    return Status::Ok();
+  }
+
+ private:
+  Status Alive(std::string_view kind, uint64_t offset, uint64_t length, uint64_t content = 0) {
+    if (generation_ != env_->generation()) {
+      env_->Note(kind, inode_->path, offset, length, content);
+      return Status::IoError(inode_->path + ": handle opened before a power loss");
+    }
+    return env_->Step(kind, inode_->path, offset, length, content);
+  }
+
+  SimEnv* env_;
+  std::shared_ptr<SimEnv::Inode> inode_;
+  uint64_t id_;
+  bool read_only_;
+  uint64_t generation_;
+};
+
+}  // namespace
+
+SimEnv::SimEnv(lsm::sim::Trace* trace, Options options) : trace_(trace), options_(options) {}
+SimEnv::~SimEnv() = default;
+
+void SimEnv::Note(std::string_view kind, const std::string& file, uint64_t offset, uint64_t length,
+                   uint64_t content) {
+  if (trace_ != nullptr) trace_->Add(TraceEvent{step_, process_, kind, file, offset, length, content, {}});
+}
+
+Status SimEnv::Step(std::string_view kind, const std::string& file, uint64_t offset, uint64_t length,
+                    uint64_t content) {
+  ++step_;
+  crashed_now_ = false;
+  if (!crashed_ && crash_at_ && step_ >= *crash_at_) {
+    crashed_ = true;
+    crashed_now_ = true;
+    if (trace_ != nullptr) trace_->Add(TraceEvent{step_, process_, "power-loss", file, offset, length, content, {}});
+  }
+  Note(kind, file, offset, length, content);
+  if (crashed_) return Status::IoError(absl::StrFormat("%s: simulated power loss (step %u)", file, step_));
+  return Status::Ok();
+}
+
+void SimEnv::SleepMicros(uint64_t micros) {
+  now_micros_ += micros;
+  Note("sleep", "", micros, 0, 0);
+}
+
+Result<std::unique_ptr<File>> SimEnv::Open(const std::string& path, OpenMode mode) {
+  LSM_RETURN_IF_ERROR(Step("open", path, uint64_t(mode), 0, 0));
+  auto it = files_.find(path);
+  if (it == files_.end()) {
+    if (mode == OpenMode::kReadOnly) return Status::NotFound(path + ": no such file");
+    auto inode = std::make_shared<Inode>();
+    inode->path = path;
+    inode->pending.push_back(PendingOp{PendingOp::kCreate, 0, {}, step_});
+    it = files_.emplace(path, std::move(inode)).first;
+  }
+  return std::unique_ptr<File>(new SimFile(this, it->second, ++next_handle_, mode == OpenMode::kReadOnly));
+}
+
+Status SimEnv::Unlink(const std::string& path) {
+  LSM_RETURN_IF_ERROR(Step("unlink", path, 0, 0, 0));
+  if (files_.erase(path) == 0) return Status::NotFound(path + ": no such file");
+  return Status::Ok();
+}
+
+Result<bool> SimEnv::Exists(const std::string& path) {
+  LSM_RETURN_IF_ERROR(Step("exists", path, 0, 0, 0));
+  return files_.count(path) != 0;
+}
+
+uint8_t* SimEnv::ShmChunk(const std::string& path, uint32_t chunk) {
+  auto& slot = shm_[path][chunk];
+  if (!slot) {
+    slot = std::make_unique<uint8_t[]>(kShmChunkSize);
+    std::memset(slot.get(), 0, kShmChunkSize);
+  }
+  return slot.get();
+}
+
+std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& d) {
+  uint64_t kept = 0, lost = 0;
+  for (auto it = files_.begin(); it != files_.end();) {
+    Inode& f = *it->second;
+    bool exists = f.durable_exists;
+    for (const PendingOp& op : f.pending) {
+      if (policy.Survives(op, d)) {
+        ++kept;
+        if (op.kind == PendingOp::kCreate) exists = true;
+        Apply(op, &f.durable);
+      } else {
+        ++lost;
+      }
+    }
+    f.pending.clear();
+    f.locks.clear();
+    if (!exists) {
+      it = files_.erase(it);
+      continue;
+    }
+    f.durable_exists = true;
+    f.current = f.durable;
+    ++it;
+  }
+  shm_.clear();
+  crashed_ = false;
+  crashed_now_ = false;
+  crash_at_.reset();
+  ++generation_;
+  if (trace_ != nullptr) {
+    trace_->Add(TraceEvent{step_, process_, "power-loss-applied", policy.name(), kept, lost, 0, {}});
+  }
+  return {kept, lost};
+}
+
+std::optional<Bytes> SimEnv::Durable(const std::string& path) const {
+  auto it = files_.find(path);
+  if (it == files_.end() || !it->second->durable_exists) return std::nullopt;
+  return it->second->durable;
+}
+
+std::optional<Bytes> SimEnv::Contents(const std::string& path) const {
+  auto it = files_.find(path);
+  if (it == files_.end()) return std::nullopt;
+  return it->second->current;
+}
+
+void SimEnv::CorruptDurable(const std::string& path, uint64_t offset, uint8_t mask) {
+  auto it = files_.find(path);
+  if (it == files_.end()) return;
+  Inode& f = *it->second;
+  if (offset < f.durable.size()) f.durable[offset] ^= mask;
+  if (offset < f.current.size()) f.current[offset] ^= mask;
+  if (trace_ != nullptr) trace_->Add(TraceEvent{step_, process_, "canary", path, offset, 1, mask, {}});
+}
+
+}  // namespace lsm::sim

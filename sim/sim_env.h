@@ -1,0 +1,132 @@
+// SimEnv: the simulated machine the engine runs on - files, shared memory, locks, a clock - one step
+// at a time, every step traced.
+//
+// Files. Each file has a durable image (what survives a power loss) and the operations issued since its
+// last successful Sync (pending: writes, truncates, and its creation if it was never synced). Reads see
+// the newest state. Sync makes the file's pending operations durable, its existence included. Unlink
+// removes the name at once and durably (the engine only unlinks files whose content no longer matters;
+// directory-durability faults are a later fault class). Durable images are never mutated by a fault in
+// place: a power loss derives the next durable image from (durable image, pending operations,
+// decisions), so any crash state can be re-derived from the run's decision stream.
+//
+// Power loss (PowerLoss). For every file, the crash policy decides, operation by operation in issue
+// order, which pending operations reach the disk; the next durable image is the old one with those
+// applied. Policies in this file: DropUnsynced (nothing unsynced survives) and KeepRandomSubset (each
+// operation survives or not, independently, whole). Shared memory is lost; every open handle dies.
+//
+// Crash at a step (ArmCrash). From the armed step on, the machine is dead: that call and every later
+// one fail with kIoError "simulated power loss" (a write issued at that step still reaches the pending
+// list: the device may or may not have it). The runner then calls PowerLoss and recovers.
+//
+// Processes, locks, shared memory. Handles belong to the current simulated process. Locks are per file
+// and per handle (two handles conflict as two processes would), released when the handle closes.
+// Shared memory is per database path, zero-filled chunks with stable addresses, visible to every
+// handle at once (store visibility faults come with the multi-process issue).
+//
+// Steps. Every Env and File call is one step with a sequential id; each is a trace event.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/env.h"
+#include "sim/decisions.h"
+#include "sim/trace.h"
+
+namespace lsm::sim {
+
+struct PendingOp {
+  enum Kind { kCreate, kWrite, kTruncate };
+  Kind kind = kWrite;
+  uint64_t offset = 0;  // kWrite: where; kTruncate: the new size
+  Bytes data;           // kWrite
+  uint64_t step = 0;    // when it was issued
+};
+
+// Which unsynced operations survive a power loss. Implementations state the fault they model.
+class CrashPolicy {
+ public:
+  virtual ~CrashPolicy() = default;
+  virtual const char* name() const = 0;
+  virtual bool Survives(const PendingOp& op, Decisions& d) = 0;
+};
+
+// Nothing unsynced reaches the disk: the engine's weakest assumption about the device.
+class DropUnsynced : public CrashPolicy {
+ public:
+  const char* name() const override { return "drop-unsynced"; }
+  bool Survives(const PendingOp&, Decisions&) override { return false; }
+};
+
+// Each unsynced operation independently reaches the disk or not, whole: later writes may survive while
+// earlier ones are lost (write reordering at operation granularity).
+class KeepRandomSubset : public CrashPolicy {
+ public:
+  const char* name() const override { return "keep-random-subset"; }
+  bool Survives(const PendingOp&, Decisions& d) override { return d.Below(2) == 1; }
+};
+
+class SimEnv : public Env {
+ public:
+  struct Inode;
+  struct Options {
+    uint32_t sector_size = kDefaultSectorSize;
+  };
+  SimEnv(Trace* trace, Options options);
+  ~SimEnv() override;
+
+  Result<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override;
+  Status Unlink(const std::string& path) override;
+  Result<bool> Exists(const std::string& path) override;
+  uint64_t NowMicros() override { return now_micros_; }
+  void SleepMicros(uint64_t micros) override;
+  void Yield() override {}
+
+  // --- Simulation control ---
+  void ArmCrash(uint64_t at_step) { crash_at_ = at_step; }
+  void DisarmCrash() { crash_at_.reset(); }
+  bool crashed() const { return crashed_; }
+  // True during the call that hit the armed step.
+  bool crashed_now() const { return crashed_now_; }
+  uint64_t step() const { return step_; }
+  // Power loss: see the top of the file. Returns how many pending operations survived / were lost.
+  std::pair<uint64_t, uint64_t> PowerLoss(CrashPolicy& policy, Decisions& d);
+
+  // --- Inspection (the oracle's view; not steps, not traced) ---
+  // The durable image (nullopt if the file does not durably exist) and the newest contents.
+  std::optional<Bytes> Durable(const std::string& path) const;
+  std::optional<Bytes> Contents(const std::string& path) const;
+  // The canary: XORs `mask` into byte `offset` of the durable image and the newest contents, a change
+  // nobody wrote.
+  void CorruptDurable(const std::string& path, uint64_t offset, uint8_t mask);
+
+  // Internals shared with the file handles.
+  Status Step(std::string_view kind, const std::string& file, uint64_t offset, uint64_t length, uint64_t content);
+  void Note(std::string_view kind, const std::string& file, uint64_t offset, uint64_t length, uint64_t content);
+  uint32_t sector_size() const { return options_.sector_size; }
+  uint8_t* ShmChunk(const std::string& path, uint32_t chunk);
+  void DeleteShm(const std::string& path) { shm_.erase(path); }
+  uint64_t generation() const { return generation_; }
+  int process() const { return process_; }
+
+ private:
+  lsm::sim::Trace* trace_;
+  Options options_;
+  uint64_t step_ = 0;
+  uint64_t now_micros_ = 0;
+  std::optional<uint64_t> crash_at_;
+  bool crashed_ = false;
+  bool crashed_now_ = false;
+  uint64_t next_handle_ = 0;
+  uint64_t generation_ = 0;  // bumped at power loss: older handles are dead
+  int process_ = 0;
+  std::map<std::string, std::shared_ptr<Inode>> files_;
+  std::map<std::string, std::map<uint32_t, std::unique_ptr<uint8_t[]>>> shm_;
+};
+
+}  // namespace lsm::sim
