@@ -77,3 +77,45 @@ foreach(case
   separate_arguments(cmdline)
   add_test(NAME cli_exit2_${name} COMMAND sh -c "e=$(mktemp); \"$0\" \"$@\" 2>$e; rc=$?; cat $e; n=$(wc -l < $e); rm -f $e; [ $rc -eq 2 ] && [ $n -eq 1 ]" $<TARGET_FILE:lsmsim> ${cmdline})
 endforeach()
+
+# The simulator: a campaign of the default scenario, determinism, the canary, the other scenarios.
+add_test(NAME sim_campaign_default COMMAND sh -c "set -e; d=$(mktemp -d)
+  \"$0\" run --seeds 1..1000 --report $d/r.json --repro-dir $d
+  grep -q '\"seed\":1000,\"verdict\":\"pass\",\"trace_hash\":\"[0-9a-f]\\{16\\}\",\"steps\":[1-9]' $d/r.json
+  grep -q '\"summary\":{\"seeds\":1000,\"failed\":0' $d/r.json; rm -rf $d" $<TARGET_FILE:lsmsim>)
+set_tests_properties(sim_campaign_default PROPERTIES PASS_REGULAR_EXPRESSION "1000 seeds, 1000 passed, 0 failed")
+add_test(NAME sim_determinism COMMAND lsmsim run --seeds 1..50 --check-determinism)
+set_tests_properties(sim_determinism PROPERTIES PASS_REGULAR_EXPRESSION "50 seeds, 50 passed")
+foreach(sc full off ${PROJECT_SOURCE_DIR}/scenarios/full-tiny-pages.json)
+  get_filename_component(scname ${sc} NAME_WE)
+  add_test(NAME sim_scenario_${scname} COMMAND sh -c "d=$(mktemp -d); \"$0\" run --scenario \"$1\" --seeds 1..200 --repro-dir $d; rc=$?; rm -rf $d; exit $rc"
+    $<TARGET_FILE:lsmsim> ${sc})
+endforeach()
+# The canary damages a promised byte after every crash: every seed must fail, name what diverged, and
+# leave a repro file.
+add_test(NAME sim_canary_fails COMMAND sh -c "d=$(mktemp -d); \"$0\" run --scenario canary --seeds 1..20 --repro-dir $d > $d/out; rc=$?
+  cat $d/out; ls $d/lsmsim-repro-canary-7.json && [ $rc -eq 1 ] && grep -q '0 passed, 20 failed' $d/out &&
+  grep -q 'reproduce: lsmsim run --scenario canary --seed 7' $d/out; s=$?; rm -rf $d; exit $s" $<TARGET_FILE:lsmsim>)
+set_tests_properties(sim_canary_fails PROPERTIES PASS_REGULAR_EXPRESSION "canary applied in 20 seeds")
+foreach(case
+    "run_no_seeds|run"
+    "run_bad_range|run --seeds 5..1"
+    "run_bad_duration|run --duration 10x"
+    "run_unknown_scenario|run --scenario nope --seed 1"
+    "run_bad_scenario_file|run --scenario ${G}/db/README.md --seed 1")
+  string(REPLACE "|" ";" parts "${case}")
+  list(GET parts 0 name)
+  list(GET parts 1 cmdline)
+  separate_arguments(cmdline)
+  add_test(NAME cli_exit2_${name} COMMAND sh -c "e=$(mktemp); \"$0\" \"$@\" 2>$e; rc=$?; cat $e; n=$(wc -l < $e); rm -f $e; [ $rc -eq 2 ] && [ $n -eq 1 ]" $<TARGET_FILE:lsmsim> ${cmdline})
+endforeach()
+# Same seeds, same trace hashes, on the g++ default build and the sanitizer build (.ci/run builds the
+# default preset first, so the sanitizer build's tests can compare against it).
+if(LSMSIM_SANITIZE AND EXISTS ${PROJECT_SOURCE_DIR}/build/default/lsmsim)
+  add_test(NAME sim_hashes_match_default_build COMMAND sh -c "set -e; d=$(mktemp -d)
+    \"$0\" run --seeds 1..50 --report $d/a.json; \"$1\" run --seeds 1..50 --report $d/b.json
+    grep -o '\"trace_hash\":\"[0-9a-f]*\"' $d/a.json > $d/a; grep -o '\"trace_hash\":\"[0-9a-f]*\"' $d/b.json > $d/b
+    test $(wc -l < $d/a) -eq 50; cmp $d/a $d/b; echo hashes match; rm -rf $d"
+    $<TARGET_FILE:lsmsim> ${PROJECT_SOURCE_DIR}/build/default/lsmsim)
+  set_tests_properties(sim_hashes_match_default_build PROPERTIES PASS_REGULAR_EXPRESSION "hashes match")
+endif()

@@ -1,0 +1,257 @@
+// The simulator's parts: the PRNG's documented stream, decision streams, SimEnv's durability model, the
+// history oracle, and whole seeds (pass, replay, determinism, the canary).
+#include <gtest/gtest.h>
+
+#include "engine/db.h"
+#include "sim/decisions.h"
+#include "sim/oracle.h"
+#include "sim/prng.h"
+#include "sim/runner.h"
+#include "sim/scenario.h"
+#include "sim/sim_env.h"
+
+namespace lsm::sim {
+namespace {
+
+Bytes B(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+TEST(PrngTest, Version1StreamIsPinned) {
+  uint64_t state = 0;
+  EXPECT_EQ(SplitMix64(&state), 0xe220a8397b1dcdafull);  // SplitMix64's published first output for seed 0
+  Prng p(0);
+  EXPECT_EQ(p.Next(), 0x99ec5f36cb75f2b4ull);
+  EXPECT_EQ(p.Next(), 0xbf6e1f784956452aull);
+  EXPECT_EQ(p.Next(), 0x1a5f849d4933e6e0ull);
+  EXPECT_EQ(Prng(42).Next(), 0x15780b2e0c2ec716ull);
+  EXPECT_EQ(kPrngVersion, 1);  // changing the stream means bumping the version
+}
+
+TEST(DecisionsTest, StreamsStayInBoundsAndReplayExactly) {
+  PrngDecisions prng(7);
+  RecordingDecisions rec(&prng);
+  std::vector<uint64_t> drawn;
+  for (uint64_t n = 1; n < 300; ++n) drawn.push_back(rec.Below(n));
+  for (size_t i = 0; i < drawn.size(); ++i) EXPECT_LT(drawn[i], i + 1);
+  ReplayDecisions replay(rec.values());
+  for (uint64_t n = 1; n < 300; ++n) EXPECT_EQ(replay.Below(n), drawn[n - 1]);
+  EXPECT_EQ(replay.Below(1000), 0u);  // past the end: zeros
+  const uint8_t bytes[] = {0xff, 0x01, 0x02};
+  ByteDecisions b(bytes);
+  EXPECT_EQ(b.Below(256), 0xffu);
+  EXPECT_EQ(b.Below(65536), 0x0201u);
+  EXPECT_EQ(b.Below(1000), 0u);
+}
+
+TEST(SimEnvTest, WritesBecomeDurableOnlyAtSync) {
+  Trace trace;
+  SimEnv env(&trace, {});
+  {
+    auto f = env.Open("a", OpenMode::kReadWriteCreate);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Write(0, B("hello")).ok());
+    EXPECT_FALSE(env.Durable("a").has_value());  // not even created durably yet
+    ASSERT_TRUE((*f)->Sync().ok());
+    ASSERT_TRUE((*f)->Write(2, B("LP")).ok());
+    uint8_t buf[7];
+    ASSERT_TRUE((*f)->Read(0, buf).ok());
+    EXPECT_EQ(Bytes(buf, buf + 7), B(std::string("heLPo\0\0", 7)));  // newest state, zeros past the end
+  }
+  EXPECT_EQ(*env.Durable("a"), B("hello"));
+  DropUnsynced drop;
+  PrngDecisions d(1);
+  auto [kept, lost] = env.PowerLoss(drop, d);
+  EXPECT_EQ(kept, 0u);
+  EXPECT_EQ(lost, 1u);
+  EXPECT_EQ(*env.Contents("a"), B("hello"));
+}
+
+TEST(SimEnvTest, KeepRandomSubsetKeepsWholeWritesInAnyCombination) {
+  int combos[4] = {};
+  for (uint64_t seed = 0; seed < 64; ++seed) {
+    Trace trace;
+    SimEnv env(&trace, {});
+    auto f = env.Open("a", OpenMode::kReadWriteCreate);
+    ASSERT_TRUE((*f)->Sync().ok());
+    ASSERT_TRUE((*f)->Write(0, B("AAAA")).ok());
+    ASSERT_TRUE((*f)->Write(4, B("BBBB")).ok());
+    f->reset();
+    KeepRandomSubset keep;
+    PrngDecisions d(seed);
+    env.PowerLoss(keep, d);
+    Bytes c = *env.Contents("a");
+    const bool a = c.size() >= 4 && c[0] == 'A', b = c.size() == 8 && c[4] == 'B';
+    ASSERT_TRUE(c.empty() || c == B("AAAA") || c == B(std::string("\0\0\0\0BBBB", 8)) || c == B("AAAABBBB"));
+    combos[a * 2 + b]++;
+  }
+  for (int n : combos) EXPECT_GT(n, 0);  // later writes survive without earlier ones, too
+}
+
+TEST(SimEnvTest, ACrashAtAStepKillsEveryLaterCallAndFilesNeverSyncedVanish) {
+  Trace trace;
+  SimEnv env(&trace, {});
+  auto f = env.Open("a", OpenMode::kReadWriteCreate);
+  auto g = env.Open("b", OpenMode::kReadWriteCreate);
+  ASSERT_TRUE((*g)->Sync().ok());
+  env.ArmCrash(env.step() + 2);
+  EXPECT_TRUE((*f)->Write(0, B("x")).ok());
+  Status s = (*f)->Write(1, B("y"));  // the crash step: fails, but may have reached the device
+  EXPECT_EQ(s.code(), Code::kIoError);
+  EXPECT_NE(s.message().find("simulated power loss"), std::string::npos);
+  EXPECT_TRUE(env.crashed());
+  EXPECT_FALSE((*f)->Sync().ok());
+  KeepRandomSubset keep;
+  ReplayDecisions all_kept({1, 1, 1, 1});
+  env.PowerLoss(keep, all_kept);
+  EXPECT_EQ(*env.Contents("a"), B("xy"));
+  EXPECT_FALSE((*f)->Read(0, std::span<uint8_t>()).ok());  // handles from before the power loss are dead
+  DropUnsynced drop;
+  auto h = env.Open("c", OpenMode::kReadWriteCreate);
+  h->reset();
+  env.PowerLoss(drop, all_kept);
+  EXPECT_FALSE(env.Contents("c").has_value());
+  EXPECT_TRUE(env.Contents("b").has_value());
+}
+
+TEST(SimEnvTest, LocksConflictBetweenHandlesAndShmIsLostAtPowerLoss) {
+  Trace trace;
+  SimEnv env(&trace, {});
+  auto f = env.Open("db", OpenMode::kReadWriteCreate);
+  auto g = env.Open("db", OpenMode::kReadWriteCreate);
+  ASSERT_TRUE((*f)->Lock(2, LockMode::kExclusive).ok());
+  EXPECT_EQ((*g)->Lock(2, LockMode::kShared).code(), Code::kBusy);
+  EXPECT_TRUE(*(*g)->TestLock(1, 3, LockMode::kShared));
+  uint8_t* p = *(*f)->ShmMap(0);
+  EXPECT_EQ(p[100], 0);
+  p[100] = 7;
+  EXPECT_EQ((*g)->ShmMap(0).value()[100], 7);
+  f->reset();
+  EXPECT_TRUE((*g)->Lock(2, LockMode::kShared).ok());  // closing released the lock
+  g->reset();
+  DropUnsynced drop;
+  PrngDecisions d(1);
+  env.PowerLoss(drop, d);
+  EXPECT_FALSE(env.Contents("db").has_value());  // never synced: the file is gone, and its shared memory
+  auto h = env.Open("db", OpenMode::kReadWriteCreate);
+  EXPECT_EQ((*h)->ShmMap(0).value()[100], 0);
+}
+
+TEST(OracleTest, RecoveryMustLandOnACommitBoundaryAtOrAfterThePromise) {
+  Oracle o(Safety::kNormal);
+  auto put = [&](const char* k, const char* v) {
+    o.Single(LogOp{LogOp::kPut, B(k), B(v)});
+    o.Acknowledged();
+  };
+  put("a", "1");
+  o.Flushed();
+  o.Checkpointed();  // "a" is promised
+  put("b", "2");
+  o.Begin();
+  o.Apply(LogOp{LogOp::kPut, B("c"), B("3")});
+  o.Apply(LogOp{LogOp::kDelete, B("a"), {}});
+  o.Acknowledged();
+  Oracle copy = o;
+  EXPECT_TRUE(copy.CheckRecovered({{B("a"), B("1")}}).ok());
+  copy = o;
+  EXPECT_TRUE(copy.CheckRecovered({{B("a"), B("1")}, {B("b"), B("2")}}).ok());
+  copy = o;
+  EXPECT_TRUE(copy.CheckRecovered({{B("b"), B("2")}, {B("c"), B("3")}}).ok());
+  copy = o;
+  Status s = copy.CheckRecovered({});  // lost a promised commit
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("key 61 missing"), std::string::npos) << s.message();
+  copy = o;
+  // Half of the last transaction: an in-between state.
+  EXPECT_FALSE(copy.CheckRecovered({{B("a"), B("1")}, {B("b"), B("2")}, {B("c"), B("3")}}).ok());
+  copy = o;
+  EXPECT_FALSE(copy.CheckRecovered({{B("a"), B("9")}}).ok());  // bytes nobody wrote
+  // A failed commit may or may not be there.
+  o.Single(LogOp{LogOp::kPut, B("d"), B("4")});
+  o.Failed();
+  copy = o;
+  EXPECT_TRUE(copy.CheckRecovered({{B("b"), B("2")}, {B("c"), B("3")}, {B("d"), B("4")}}).ok());
+  EXPECT_TRUE(o.CheckRecovered({{B("b"), B("2")}, {B("c"), B("3")}}).ok());
+}
+
+TEST(OracleTest, FullSafetyPromisesEveryAcknowledgedCommit) {
+  Oracle o(Safety::kFull);
+  o.Single(LogOp{LogOp::kPut, B("a"), B("1")});
+  o.Acknowledged();
+  Oracle copy = o;
+  EXPECT_FALSE(copy.CheckRecovered({}).ok());
+  EXPECT_TRUE(o.CheckRecovered({{B("a"), B("1")}}).ok());
+}
+
+Scenario Small() {
+  Scenario s = *LoadScenario("default");
+  s.ops = 150;
+  return s;
+}
+
+TEST(RunnerTest, SeedsPassCrashAndAreDeterministic) {
+  const Scenario s = Small();
+  uint64_t crashes = 0, flushes = 0, merges = 0, checkpoints = 0;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    SeedResult r = RunSeed(s, seed);
+    ASSERT_TRUE(r.pass) << "seed " << seed << ": " << r.message;
+    EXPECT_GE(r.crashes, 1u);
+    crashes += r.crashes;
+    flushes += r.flushes;
+    merges += r.merges;
+    checkpoints += r.checkpoints;
+    SeedResult again = RunSeed(s, seed);
+    EXPECT_EQ(again.trace_hash, r.trace_hash);
+    EXPECT_EQ(again.steps, r.steps);
+  }
+  EXPECT_GT(flushes, 30u);
+  EXPECT_GT(merges, 0u);
+  EXPECT_GT(checkpoints, 0u);
+  EXPECT_NE(RunSeed(s, 1).trace_hash, RunSeed(s, 2).trace_hash);
+}
+
+TEST(RunnerTest, RecordedDecisionsReplayTheSeedExactly) {
+  const Scenario s = Small();
+  SeedResult r = RunSeed(s, 99);
+  ReplayDecisions replay(r.decisions);
+  RunOptions o;
+  o.replay = &replay;
+  SeedResult again = RunSeed(s, 12345, o);  // the seed is not used: the decisions are
+  EXPECT_EQ(again.trace_hash, r.trace_hash);
+  EXPECT_EQ(again.pass, r.pass);
+}
+
+TEST(RunnerTest, TheCanaryMakesTheOracleFailAndSayWhatDiverged) {
+  Scenario s = Small();
+  s.canary = true;
+  int applied = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SeedResult r = RunSeed(s, seed);
+    if (!r.canary_applied) continue;
+    ++applied;
+    EXPECT_FALSE(r.pass) << "seed " << seed << " passed with a corrupted durable page";
+    EXPECT_TRUE(r.message.find("integrity") != std::string::npos || r.message.find("key") != std::string::npos)
+        << r.message;
+  }
+  EXPECT_GT(applied, 10);
+}
+
+TEST(ScenarioTest, BadScenarioFilesNameTheField) {
+  auto parse = [](const char* text) { return ScenarioFromJson(*ParseJson(text)); };
+  EXPECT_TRUE(parse("{}").ok());
+  auto bad = parse(R"({"ops": -1})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("\"ops\""), std::string::npos);
+  bad = parse(R"({"safety": ["sometimes"]})");
+  EXPECT_NE(bad.status().message().find("\"safety\""), std::string::npos);
+  bad = parse(R"({"colour": 1})");
+  EXPECT_NE(bad.status().message().find("unknown field \"colour\""), std::string::npos);
+  bad = parse(R"({"page_size": [1000]})");
+  EXPECT_NE(bad.status().message().find("page size 1000"), std::string::npos);
+  // A scenario survives a round trip through its JSON.
+  const Scenario d = *LoadScenario("default");
+  auto again = ScenarioFromJson(d.ToJson());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->ToJson().Dump(), d.ToJson().Dump());
+}
+
+}  // namespace
+}  // namespace lsm::sim
