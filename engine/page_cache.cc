@@ -16,14 +16,7 @@ Result<std::shared_ptr<const Bytes>> CachedFile::ReadChunk(uint64_t index) {
     return std::shared_ptr<const Bytes>(lru_.front().bytes);
   }
   ++misses_;
-  std::shared_ptr<Bytes> bytes;
-  if (lru_.size() >= max_chunks_) {
-    // Evict the oldest chunk; reuse its buffer unless a cursor still holds it.
-    index_.erase(lru_.back().index);
-    if (lru_.back().bytes.use_count() == 1) bytes = std::move(lru_.back().bytes);
-    lru_.pop_back();
-  }
-  if (!bytes) bytes = std::make_shared<Bytes>(chunk_size_);
+  std::shared_ptr<Bytes> bytes = TakeBuffer();
   Status s = target()->Read(index * chunk_size_, *bytes);
   if (!s.ok()) return s;
   lru_.push_front(Chunk{index, std::move(bytes)});
@@ -70,8 +63,34 @@ Status CachedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   Drop(offset / chunk_size_, (offset + data.size() - 1) / chunk_size_);
   Status s = target()->Write(offset, data);
   if (s.ok() && size_) size_ = std::max(*size_, offset + data.size());
-  if (!s.ok()) size_.reset();
+  if (!s.ok()) {
+    size_.reset();
+    return s;
+  }
+  // Whole pages just written are what a merge reads next: keep them.
+  for (uint64_t at = (offset + chunk_size_ - 1) / chunk_size_ * chunk_size_; at + chunk_size_ <= offset + data.size();
+       at += chunk_size_) {
+    Insert(at / chunk_size_, data.subspan(at - offset, chunk_size_));
+  }
   return s;
+}
+
+std::shared_ptr<Bytes> CachedFile::TakeBuffer() {
+  std::shared_ptr<Bytes> buf;
+  if (lru_.size() >= max_chunks_) {
+    // Evict the oldest chunk; reuse its buffer unless a cursor still holds it.
+    index_.erase(lru_.back().index);
+    if (lru_.back().bytes.use_count() == 1) buf = std::move(lru_.back().bytes);
+    lru_.pop_back();
+  }
+  return buf ? buf : std::make_shared<Bytes>(chunk_size_);
+}
+
+void CachedFile::Insert(uint64_t index, std::span<const uint8_t> bytes) {
+  std::shared_ptr<Bytes> buf = TakeBuffer();
+  std::copy(bytes.begin(), bytes.end(), buf->begin());
+  lru_.push_front(Chunk{index, std::move(buf)});
+  index_[index] = lru_.begin();
 }
 
 Status CachedFile::Truncate(uint64_t size) {

@@ -1,7 +1,8 @@
 // A read cache over the database file: page-sized chunks, least recently used out first. It sits above
 // the Env (part of the engine, like the seed's page cache), so a simulated crash discards it with the
 // Db. Writes and truncates go straight through and drop the chunks they touch, so a read never sees
-// bytes older than the last write; the file size is tracked so that cursors need no Size() call.
+// bytes older than the last write; chunks a write covers whole are cached with the new bytes (a merge
+// reads the runs written just before it). The file size is tracked so that cursors need no Size() call.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +37,8 @@ class CachedFile : public FileWrapper {
     std::shared_ptr<Bytes> bytes;  // handed out as const
   };
   void Drop(uint64_t first_chunk, uint64_t last_chunk);
+  void Insert(uint64_t index, std::span<const uint8_t> bytes);  // REQUIRES: index not cached
+  std::shared_ptr<Bytes> TakeBuffer();  // a chunk-sized buffer, evicting the oldest chunk if full
 
   const uint32_t chunk_size_;
   const size_t max_chunks_;

@@ -395,7 +395,9 @@ TEST(DbCorruptionTest, MutatedGoldenFilesOpenReadAndCloseWithoutCrashing) {
       Status closed = (*db)->Close();
       ++outcomes[s.ok() ? (problems.ok() && problems->empty() ? "clean" : "check found problems")
                         : "read: " + std::string(CodeName(s.code()))];
-      if (!s.ok()) EXPECT_FALSE(s.message().empty());
+      if (!s.ok()) {
+        EXPECT_FALSE(s.message().empty());
+      }
       (void)w;
       (void)closed;
     }
