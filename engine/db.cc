@@ -559,17 +559,23 @@ Status Db::Flush() {
 }
 
 Status Db::MakeRoomForLevel() {
+  auto units = [&] {
+    uint32_t n = 0;
+    for (const Level& l : snap_.levels) n += RhsUnits(l);
+    return n;
+  };
+  bool everything_tried = false;
   for (;;) {
-    uint32_t units = 0;
-    for (const Level& l : snap_.levels) units += RhsUnits(l);
-    if (units + 1 <= kMaxRhsUnits) return Status::Ok();
-    const size_t levels = snap_.levels.size();
-    auto w = DoWork(int(options_.automerge), -1, true);
+    const uint32_t before = units();
+    if (before + 1 <= kMaxRhsUnits) return Status::Ok();
+    auto w = DoWork(everything_tried ? 1 : int(options_.automerge), -1, true);
     if (!w.ok()) return w.status();
-    if (snap_.levels.size() >= levels && !merge_) {
-      return Status::Full(absl::StrFormat("%s: %u rhs units in %u levels and nothing left to merge", path_, units,
-                                          levels));
+    if (units() < before || merge_) continue;
+    if (everything_tried) {
+      return Status::Full(absl::StrFormat("%s: %u rhs units in %u levels and merging frees no room", path_, before,
+                                          snap_.levels.size()));
     }
+    everything_tried = true;  // last resort: everything into one level
   }
 }
 
@@ -664,11 +670,11 @@ bool Db::SelectMerge(int nmerge, bool force, size_t* first, size_t* count) const
     return true;
   }
   if (!force) return false;
-  // The checkpoint is running out of room for levels: merge the biggest group, with the next older
-  // level if it stands alone.
-  if (best_count == 1) best = std::min(best, n - 2);
-  *first = best;
-  *count = std::max<size_t>(best_count, 2);
+  // The checkpoint is running out of room for levels. A merge may free enough blocks to spill the free
+  // list into a new level, so merging two levels can gain nothing: merge the newest (smallest) four or
+  // more.
+  *first = 0;
+  *count = std::min(n, std::max<size_t>(best_count, 4));
   return true;
 }
 
@@ -792,10 +798,16 @@ Status Db::MergeStep(uint64_t budget, uint64_t* pages) {
 Result<uint64_t> Db::DoWork(int nmerge, int64_t page_budget, bool force) {
   uint64_t total = 0;
   if (page_budget == 0) return total;
+  // Each merge may free enough blocks to spill the free list into a new level, which can make another
+  // merge eligible (with a tiny free list, "merge everything" would never be done): one call starts at
+  // most as many merges as there were levels (one, when merging everything).
+  size_t starts_left = nmerge <= 1 ? 1 : std::max<size_t>(snap_.levels.size(), 1);
   for (;;) {
     if (!merge_) {
       bool merging = std::any_of(snap_.levels.begin(), snap_.levels.end(), [](const Level& l) { return !l.rhs.empty(); });
       size_t first = 0, count = 0;
+      if (starts_left == 0) return total;
+      --starts_left;
       if (merging) {
         LSM_RETURN_IF_ERROR(ResumeMerge());
       } else if (SelectMerge(nmerge, force, &first, &count)) {

@@ -115,6 +115,7 @@ class SeedRun {
       const Op op = workload_.Next();
       Note("op", op.Describe(), uint64_t(op.kind));
       LSM_RETURN_IF_ERROR(Execute(op));
+      if (env_.exhausted()) return Fail(absl::StrFormat("%s ran past the seed's budget of Env calls (a loop?)", op.Describe()));
       if (env_.crashed()) LSM_RETURN_IF_ERROR(Recover());
       if (done_) return Status::Ok();
     }

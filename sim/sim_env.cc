@@ -33,7 +33,7 @@ bool Conflicts(LockMode held, LockMode wanted) {
   return held == LockMode::kExclusive || wanted == LockMode::kExclusive;
 }
 
-constexpr uint64_t kMaxSimFileSize = uint64_t{1} << 34;  // 16 GiB: a bug, not a workload
+constexpr uint64_t kMaxSimFileSize = uint64_t{1} << 30;  // 1 GiB: a runaway, not a workload
 
 class SimFile : public File {
  public:
@@ -170,6 +170,7 @@ Status SimEnv::Step(std::string_view kind, const std::string& file, uint64_t off
   }
   Note(kind, file, offset, length, content);
   if (crashed_) return Status::IoError(absl::StrFormat("%s: simulated power loss (step %u)", file, step_));
+  if (exhausted()) return Status::IoError(absl::StrFormat("%s: step budget of %u Env calls exhausted", file, options_.max_steps));
   return Status::Ok();
 }
 

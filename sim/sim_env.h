@@ -76,6 +76,9 @@ class SimEnv : public Env {
   struct Inode;
   struct Options {
     uint32_t sector_size = kDefaultSectorSize;
+    // A seed that makes more Env calls than this is stuck in a loop: every later call fails, and
+    // exhausted() tells the runner why.
+    uint64_t max_steps = 20'000'000;
   };
   SimEnv(Trace* trace, Options options);
   ~SimEnv() override;
@@ -91,6 +94,7 @@ class SimEnv : public Env {
   void ArmCrash(uint64_t at_step) { crash_at_ = at_step; }
   void DisarmCrash() { crash_at_.reset(); }
   bool crashed() const { return crashed_; }
+  bool exhausted() const { return step_ > options_.max_steps; }
   // True during the call that hit the armed step.
   bool crashed_now() const { return crashed_now_; }
   uint64_t step() const { return step_; }

@@ -224,6 +224,31 @@ TEST(DbTest, APausedMergeIsReadableCheckpointedAndRestartedAfterReopen) {
   EXPECT_TRUE(*dumped == model);
 }
 
+// Found by the simulator (scenario deep-tiny-freelist, seed 50): with a 2-entry free list every merge
+// spills the list into a new level, so "merge everything" made two levels again and never ended.
+TEST(DbTest, MergingEverythingEndsEvenWhenEveryMergeSpillsTheFreeList) {
+  MemEnv env;
+  Options options;
+  options.page_size = 512;
+  options.block_size = 64 * 1024;
+  options.autoflush_kb = 8;
+  options.autowork = false;
+  options.max_freelist = 2;
+  auto db = OpenOk(env, options);
+  for (int round = 0; round < 6; ++round) {
+    for (int i = 0; i < 600; ++i) {
+      Bytes k{uint8_t('a' + i % 26), uint8_t(i / 26), uint8_t(round)};
+      ASSERT_TRUE(db->Put(k, Bytes(200, uint8_t(i))).ok());
+    }
+    ASSERT_TRUE(db->Flush().ok());
+    ASSERT_TRUE(db->Checkpoint().ok());
+  }
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(db->Work(1, -1).ok());  // each call ends
+  EXPECT_GT(db->stats().freelist_overflows, 0u);
+  EXPECT_LE(db->snapshot().levels.size(), 2u);  // everything, plus at most the free list it spilled
+  ExpectHealthy(*db);
+}
+
 TEST(DbTest, ASecondOpenOfTheSameFileIsBusy) {
   MemEnv env;
   auto db = OpenOk(env);

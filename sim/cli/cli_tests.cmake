@@ -86,7 +86,7 @@ add_test(NAME sim_campaign_default COMMAND sh -c "set -e; d=$(mktemp -d)
 set_tests_properties(sim_campaign_default PROPERTIES PASS_REGULAR_EXPRESSION "1000 seeds, 1000 passed, 0 failed")
 add_test(NAME sim_determinism COMMAND lsmsim run --seeds 1..50 --check-determinism)
 set_tests_properties(sim_determinism PROPERTIES PASS_REGULAR_EXPRESSION "50 seeds, 50 passed")
-foreach(sc full off ${PROJECT_SOURCE_DIR}/scenarios/full-tiny-pages.json)
+foreach(sc full off ${PROJECT_SOURCE_DIR}/scenarios/full-tiny-pages.json ${PROJECT_SOURCE_DIR}/scenarios/deep-tiny-freelist.json)
   get_filename_component(scname ${sc} NAME_WE)
   add_test(NAME sim_scenario_${scname} COMMAND sh -c "d=$(mktemp -d); \"$0\" run --scenario \"$1\" --seeds 1..200 --repro-dir $d; rc=$?; rm -rf $d; exit $rc"
     $<TARGET_FILE:lsmsim> ${sc})
