@@ -66,6 +66,7 @@ const Number kNumbers[] = {
     {"ops", &Scenario::ops, 1, 10000000},
     {"keys", &Scenario::keys, 1, 100000000},
     {"max_value", &Scenario::max_value, 0, 1 << 24},
+    {"max_key_padding", &Scenario::max_key_padding, 0, 1 << 16},
     {"crash_window", &Scenario::crash_window, 1, 1000000000},
 };
 

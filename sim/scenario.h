@@ -33,6 +33,7 @@ struct Scenario {
   uint32_t ops = 400;          // operations per seed
   uint32_t keys = 300;         // distinct keys
   uint32_t max_value = 2048;   // largest value (bytes); values from empty to several small pages
+  uint32_t max_key_padding = 120;  // some keys get a suffix of up to this many bytes (long b-tree keys)
   std::vector<KeyDistribution> key_distribution = {KeyDistribution::kUniform, KeyDistribution::kHotSet,
                                                    KeyDistribution::kSequential};
   // Relative weights of the operations.

@@ -43,10 +43,12 @@ Bytes Workload::Key() {
       i = d_->Chance(9, 10) ? sequential_++ % s_.keys : d_->Below(s_.keys);
       break;
   }
-  // Keys of varied lengths that sort like their numbers within a length: "k" + decimal, and a suffix
-  // for a third of them so that prefixes of other keys exist.
+  // "k" + decimal, a "/x" suffix for a third of them (so that keys are prefixes of other keys), and
+  // for some a long padding. The same index always gives the same key.
   std::string k = absl::StrFormat("k%06u", i);
   if (i % 3 == 0) k += "/x";
+  // One key in five is long: keys longer than a quarter page are stored indirectly in run b-trees.
+  if (i % 5 == 1 && s_.max_key_padding > 0) k.append(size_t(i * 7919 % (s_.max_key_padding + 1)), char('a' + i % 26));
   return Bytes(k.begin(), k.end());
 }
 
