@@ -82,6 +82,7 @@ class SimFile : public File {
     inode_->durable = inode_->current;
     inode_->durable_exists = true;
     inode_->pending.clear();
+    env_->NamespaceSynced();
     return Status::Ok();
   }
 
@@ -194,8 +195,16 @@ Result<std::unique_ptr<File>> SimEnv::Open(const std::string& path, OpenMode mod
 
 Status SimEnv::Unlink(const std::string& path) {
   LSM_RETURN_IF_ERROR(Step("unlink", path, 0, 0, 0));
-  if (files_.erase(path) == 0) return Status::NotFound(path + ": no such file");
+  auto it = files_.find(path);
+  if (it == files_.end()) return Status::NotFound(path + ": no such file");
+  if (it->second->durable_exists) unlinks_.push_back(PendingUnlink{path, it->second, step_});
+  files_.erase(it);
   return Status::Ok();
+}
+
+void SimEnv::NamespaceSynced() {
+  // A sync commits the file system's journal, and with it every earlier unlink.
+  unlinks_.clear();
 }
 
 Result<bool> SimEnv::Exists(const std::string& path) {
@@ -214,6 +223,20 @@ uint8_t* SimEnv::ShmChunk(const std::string& path, uint32_t chunk) {
 
 std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& d) {
   uint64_t kept = 0, lost = 0;
+  // Unlinks no sync has committed may be undone: the old file is back under its name (unless a newer
+  // file of that name reached the disk, decided below).
+  for (const PendingUnlink& u : unlinks_) {
+    if (policy.Survives(PendingOp{PendingOp::kUnlink, 0, {}, u.step}, d)) {
+      ++kept;
+    } else {
+      ++lost;
+      if (!files_.count(u.path) || !files_[u.path]->durable_exists) {
+        u.inode->pending.clear();  // its unsynced writes went with it when it was unlinked
+        files_[u.path] = u.inode;
+      }
+    }
+  }
+  unlinks_.clear();
   for (auto it = files_.begin(); it != files_.end();) {
     Inode& f = *it->second;
     bool exists = f.durable_exists;

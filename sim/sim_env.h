@@ -4,8 +4,9 @@
 // Files. Each file has a durable image (what survives a power loss) and the operations issued since its
 // last successful Sync (pending: writes, truncates, and its creation if it was never synced). Reads see
 // the newest state. Sync makes the file's pending operations durable, its existence included. Unlink
-// removes the name at once and durably (the engine only unlinks files whose content no longer matters;
-// directory-durability faults are a later fault class). Durable images are never mutated by a fault in
+// removes the name at once, but durably only at the next Sync of any file (a journaling file system
+// commits namespace changes with its next journal commit; there is no directory sync in the Env): a
+// power loss before that may bring the old file back. Durable images are never mutated by a fault in
 // place: a power loss derives the next durable image from (durable image, pending operations,
 // decisions), so any crash state can be re-derived from the run's decision stream.
 //
@@ -41,7 +42,7 @@
 namespace lsm::sim {
 
 struct PendingOp {
-  enum Kind { kCreate, kWrite, kTruncate };
+  enum Kind { kCreate, kWrite, kTruncate, kUnlink };
   Kind kind = kWrite;
   uint64_t offset = 0;  // kWrite: where; kTruncate: the new size
   Bytes data;           // kWrite
@@ -115,6 +116,7 @@ class SimEnv : public Env {
   uint32_t sector_size() const { return options_.sector_size; }
   uint8_t* ShmChunk(const std::string& path, uint32_t chunk);
   void DeleteShm(const std::string& path) { shm_.erase(path); }
+  void NamespaceSynced();
   uint64_t generation() const { return generation_; }
   int process() const { return process_; }
 
@@ -130,6 +132,12 @@ class SimEnv : public Env {
   uint64_t generation_ = 0;  // bumped at power loss: older handles are dead
   int process_ = 0;
   std::map<std::string, std::shared_ptr<Inode>> files_;
+  struct PendingUnlink {
+    std::string path;
+    std::shared_ptr<Inode> inode;
+    uint64_t step;
+  };
+  std::vector<PendingUnlink> unlinks_;  // not yet committed by a sync, oldest first
   std::map<std::string, std::map<uint32_t, std::unique_ptr<uint8_t[]>>> shm_;
 };
 

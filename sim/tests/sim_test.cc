@@ -112,6 +112,28 @@ TEST(SimEnvTest, ACrashAtAStepKillsEveryLaterCallAndFilesNeverSyncedVanish) {
   EXPECT_TRUE(env.Contents("b").has_value());
 }
 
+TEST(SimEnvTest, AnUnlinkIsDurableOnlyOnceASyncFollowsIt) {
+  Trace trace;
+  SimEnv env(&trace, {});
+  for (const char* p : {"a", "b"}) {
+    auto f = env.Open(p, OpenMode::kReadWriteCreate);
+    ASSERT_TRUE((*f)->Write(0, B(p)).ok());
+    ASSERT_TRUE((*f)->Sync().ok());
+  }
+  ASSERT_TRUE(env.Unlink("a").ok());
+  EXPECT_FALSE(*env.Exists("a"));
+  DropUnsynced drop;
+  PrngDecisions d(1);
+  env.PowerLoss(drop, d);
+  EXPECT_EQ(*env.Contents("a"), B("a"));  // the unlink never reached the disk
+  ASSERT_TRUE(env.Unlink("a").ok());
+  auto b = env.Open("b", OpenMode::kReadWriteCreate);
+  ASSERT_TRUE((*b)->Sync().ok());  // commits the unlink
+  b->reset();
+  env.PowerLoss(drop, d);
+  EXPECT_FALSE(env.Contents("a").has_value());
+}
+
 TEST(SimEnvTest, LocksConflictBetweenHandlesAndShmIsLostAtPowerLoss) {
   Trace trace;
   SimEnv env(&trace, {});
