@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <mutex>
 #include <set>
 
 #include "absl/strings/str_format.h"
@@ -17,6 +18,15 @@ namespace {
 // DMS2: held shared by every read-write connection in the seed; exclusive here, where one Db owns the
 // file (the seed's single-process mode does the same).
 constexpr int kConnectionLock = 2;
+
+// POSIX locks do not exclude handles of the same process, so the engine arbitrates among its own
+// connections: the databases open in this process, by Env and path (the same path string names the
+// same file; the Env contract does no path arithmetic).
+std::mutex g_open_mutex;
+std::set<std::pair<const Env*, std::string>>& OpenDatabases() {
+  static auto* open = new std::set<std::pair<const Env*, std::string>>();
+  return *open;
+}
 constexpr uint64_t kMaxKeyOrValue = 0x7FFFFFFF;
 constexpr uint32_t kMaxBlocks = 0x7FFFFFFF;
 
@@ -218,11 +228,25 @@ Status Db::Usable() const {
 Db::Db(Env* env, std::string path, Options options)
     : env_(env), path_(std::move(path)), log_path_(path_ + "-log"), options_(options) {}
 
-Db::~Db() = default;
+Db::~Db() { Unregister(); }
+
+void Db::Unregister() {
+  if (!registered_) return;
+  std::lock_guard<std::mutex> lock(g_open_mutex);
+  OpenDatabases().erase({env_, path_});
+  registered_ = false;
+}
 
 Result<std::unique_ptr<Db>> Db::Open(Env* env, const std::string& path, const Options& options) {
   LSM_RETURN_IF_ERROR(options.Validate());
+  {
+    std::lock_guard<std::mutex> lock(g_open_mutex);
+    if (!OpenDatabases().insert({env, path}).second) {
+      return Status::Busy(path + ": database is already open in this process");
+    }
+  }
   std::unique_ptr<Db> db(new Db(env, path, options));
+  db->registered_ = true;
   auto file = env->Open(path, OpenMode::kReadWriteCreate);
   if (!file.ok()) return file.status();
   db->db_file_ = std::move(file).value();
@@ -896,6 +920,7 @@ Status Db::Close() {
   log_.reset();
   log_file_.reset();
   db_file_.reset();
+  Unregister();
   return s;
 }
 

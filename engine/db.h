@@ -97,7 +97,8 @@ class Db {
   // meta page (meta_page.h), check every field of its checkpoint against the file, load the free list,
   // replay the log from the checkpoint's pointer up to the last valid commit. kBusy if another Db holds
   // the file; kNotADatabase if the meta pages are neither valid checkpoints nor blank; kCorrupt naming
-  // what is wrong. Only one Db per file at a time (the lock is DMS2, exclusive).
+  // what is wrong. Only one Db per file at a time: other processes are kept out by the DMS2 lock
+  // (exclusive), other Db objects of this process by a table of open paths per Env.
   static Result<std::unique_ptr<Db>> Open(Env* env, const std::string& path, const Options& options);
   // Destroying a Db without Close abandons it: nothing more is written (like a process that died, except
   // that the Env keeps what was written). Recovery at the next Open sorts it out.
@@ -217,6 +218,8 @@ class Db {
   uint64_t get_cursors_version_ = ~uint64_t{0};
   Status broken_;                      // set when a write to the db file failed half-way
   bool closed_ = false;
+  bool registered_ = false;  // in the process's table of open databases
+  void Unregister();
   DbStats stats_;
 };
 

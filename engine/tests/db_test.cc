@@ -8,8 +8,11 @@
 #include <map>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "engine/db.h"
 #include "engine/mem_env.h"
+#include "engine/posix_env.h"
 #include "engine/tests/golden_files.h"
 
 namespace lsm {
@@ -257,6 +260,23 @@ TEST(DbTest, ASecondOpenOfTheSameFileIsBusy) {
   EXPECT_EQ(second.status().code(), Code::kBusy);
   db.reset();
   EXPECT_TRUE(Db::Open(&env, "g.db", Options{}).ok());
+}
+
+// fcntl locks never conflict inside one process: the engine must keep its own connections apart.
+TEST(DbTest, ASecondOpenInTheSameProcessIsBusyOnRealFiles) {
+  const fs::path dir = fs::temp_directory_path() / ("lsmsim-db-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "x.db").string();
+  auto first = Db::Open(PosixEnv::Default(), path, Options{});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = Db::Open(PosixEnv::Default(), path, Options{});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kBusy);
+  ASSERT_TRUE((*first)->Close().ok());
+  auto third = Db::Open(PosixEnv::Default(), path, Options{});
+  EXPECT_TRUE(third.ok());
+  third->reset();
+  fs::remove_all(dir);
 }
 
 TEST(DbTest, ForeignAndBadInputsGetClearErrors) {
