@@ -296,7 +296,6 @@ Status Db::Recover() {
     return Status::Ok();
   });
   if (!rec.ok()) return rec.status();
-  log_recovery_ = *rec;
   // A log deleted at close and recreated: replay started over at offset 0 (the checkpoint on disk
   // keeps its stale pointer; recovery will restart at 0 again until the next checkpoint).
   if (rec->restarted_at_zero) snap_.log.offset &= 1;

@@ -140,13 +140,8 @@ class Db {
 
   const DbStats& stats() const { return stats_; }
   const lsm::Checkpoint& snapshot() const { return snap_; }
-  const Geometry& geometry() const { return geom_; }
-  // Id of the newest checkpoint known to be on disk (synced unless safety is off); 0 when none.
-  uint64_t synced_checkpoint_id() const { return synced_id_; }
   // The whole free list (checkpoint delta over the LSM part).
   const std::map<uint32_t, int64_t>& free_blocks() const { return free_.entries(); }
-  // Where log replay stopped at Open, for diagnostics.
-  const LogRecovery& log_recovery() const { return log_recovery_; }
 
  private:
   friend class Cursor;
@@ -198,7 +193,6 @@ class Db {
   std::unique_ptr<File> db_file_;
   std::unique_ptr<File> log_file_;
   std::unique_ptr<LogWriter> log_;
-  LogRecovery log_recovery_;
   lsm::Checkpoint snap_;         // the current snapshot (levels newest first); id = newest published
   FreeList free_;
   uint64_t synced_id_ = 0;       // id of the newest checkpoint on disk (0: none)

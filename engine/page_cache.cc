@@ -11,11 +11,9 @@ CachedFile::CachedFile(std::unique_ptr<File> target, uint32_t chunk_size, size_t
 Result<std::shared_ptr<const Bytes>> CachedFile::ReadChunk(uint64_t index) {
   auto it = index_.find(index);
   if (it != index_.end()) {
-    ++hits_;
     lru_.splice(lru_.begin(), lru_, it->second);
     return std::shared_ptr<const Bytes>(lru_.front().bytes);
   }
-  ++misses_;
   std::shared_ptr<Bytes> bytes = TakeBuffer();
   Status s = target()->Read(index * chunk_size_, *bytes);
   if (!s.ok()) return s;

@@ -28,9 +28,6 @@ class CachedFile : public FileWrapper {
   Result<std::shared_ptr<const Bytes>> ReadChunk(uint64_t index);
   uint32_t chunk_size() const { return chunk_size_; }
 
-  uint64_t hits() const { return hits_; }
-  uint64_t misses() const { return misses_; }
-
  private:
   struct Chunk {
     uint64_t index;
@@ -46,7 +43,6 @@ class CachedFile : public FileWrapper {
   // Looked up only, never iterated: its order cannot leak into behaviour.
   std::unordered_map<uint64_t, std::list<Chunk>::iterator> index_;
   std::optional<uint64_t> size_;
-  uint64_t hits_ = 0, misses_ = 0;
 };
 
 }  // namespace lsm

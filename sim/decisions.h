@@ -23,8 +23,6 @@ class Decisions {
   uint64_t Below(uint64_t n) { return n <= 1 ? 0 : Draw(n) % n; }
   // True with probability num/den.
   bool Chance(uint64_t num, uint64_t den) { return Below(den) < num; }
-  // Number of values drawn so far.
-  uint64_t drawn() const { return drawn_; }
 
  protected:
   // Any value; Below reduces it modulo n.

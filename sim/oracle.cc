@@ -62,7 +62,6 @@ void Oracle::Acknowledged() {
   }
   history_.push_back(std::move(ops_));
   DropOpen();
-  ++acknowledged_;
   maybe_.reset();
   if (safety_ == Safety::kFull) durable_ = history_.size();
 }

@@ -55,8 +55,6 @@ class Oracle {
   // Judges the database recovered after a power loss; on success the model continues from it.
   Status CheckRecovered(const Map& recovered);
 
-  uint64_t acknowledged() const { return acknowledged_; }
-  uint64_t promised() const { return durable_; }
   Safety safety() const { return safety_; }
 
  private:
@@ -70,7 +68,6 @@ class Oracle {
   Map committed_;                           // base_ + history_
   uint64_t durable_ = 0;                    // history_[0, durable_) is promised
   uint64_t flushed_ = 0;                    // history_[0, flushed_) was in the tree at the last Flush
-  uint64_t acknowledged_ = 0;               // over the whole run
   std::vector<Map> open_;                   // views of open transactions, innermost last
   std::vector<LogOp> ops_;                  // ops of the outermost transaction
   std::vector<size_t> op_marks_;            // ops_.size() when each open transaction began

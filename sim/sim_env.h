@@ -93,7 +93,6 @@ class SimEnv : public Env {
 
   // --- Simulation control ---
   void ArmCrash(uint64_t at_step) { crash_at_ = at_step; }
-  void DisarmCrash() { crash_at_.reset(); }
   bool crashed() const { return crashed_; }
   bool exhausted() const { return step_ > options_.max_steps; }
   // True during the call that hit the armed step.
@@ -118,7 +117,6 @@ class SimEnv : public Env {
   void DeleteShm(const std::string& path) { shm_.erase(path); }
   void NamespaceSynced();
   uint64_t generation() const { return generation_; }
-  int process() const { return process_; }
 
  private:
   lsm::sim::Trace* trace_;
