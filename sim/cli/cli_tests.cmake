@@ -119,3 +119,6 @@ if(LSMSIM_SANITIZE AND EXISTS ${PROJECT_SOURCE_DIR}/build/default/lsmsim)
     $<TARGET_FILE:lsmsim> ${PROJECT_SOURCE_DIR}/build/default/lsmsim)
   set_tests_properties(sim_hashes_match_default_build PROPERTIES PASS_REGULAR_EXPRESSION "hashes match")
 endif()
+# The benchmark keeps working (a tiny run; the figures themselves are BENCHMARKS.md's business).
+cli_test(db_bench_smoke ARGS db bench --bench_keys 3000 --bench_rounds 1 EXPECT "read-random +lsmsim +[0-9]+ ops/s")
+cli_test(run_overhead_smoke ARGS run --overhead --seeds 1..5 EXPECT "SimEnv without faults [0-9.]+ s: [0-9.]+x")
