@@ -292,7 +292,7 @@ Status Db::Recover() {
   if (!log.ok()) return log.status();
   log_file_ = std::move(log).value();
   auto rec = RecoverLog(log_file_.get(), LogPositionOf(snap_.log), [&](const LogOp& op) {
-    ApplyToTree(op.kind, op.key, op.value);
+    ApplyTo(&tree_, op.kind, op.key, op.value);
     return Status::Ok();
   });
   if (!rec.ok()) return rec.status();
@@ -398,6 +398,7 @@ Status Db::AddLevelSources(size_t li, std::vector<std::unique_ptr<RecordCursor>>
 }
 
 Status Db::AllSources(bool with_tree, std::vector<std::unique_ptr<RecordCursor>>* out) {
+  if (with_tree && !marks_.empty()) out->push_back(txn_.NewCursor());  // the open transaction, newest
   if (with_tree) out->push_back(tree_.NewCursor());
   for (size_t li = 0; li < snap_.levels.size(); ++li) LSM_RETURN_IF_ERROR(AddLevelSources(li, out));
   return Status::Ok();
@@ -413,8 +414,15 @@ Result<std::optional<Bytes>> Db::Get(ByteView key) {
     if (*v == Verdict::kDeleted) return std::optional<std::optional<Bytes>>(std::optional<Bytes>());
     return std::optional<std::optional<Bytes>>();
   };
+  Result<std::optional<std::optional<Bytes>>> d = std::optional<std::optional<Bytes>>();
+  if (!marks_.empty()) {
+    auto txn = txn_.NewCursor();
+    d = decide(*txn);
+    if (!d.ok()) return d.status();
+    if (*d) return **d;
+  }
   auto tree = tree_.NewCursor();
-  auto d = decide(*tree);
+  d = decide(*tree);
   if (!d.ok()) return d.status();
   if (*d) return **d;
   if (get_cursors_version_ != levels_version_) {
@@ -458,8 +466,8 @@ Result<std::string> Db::Check() {
 
 Status Db::Begin() {
   LSM_RETURN_IF_ERROR(Usable());
-  if (marks_.empty()) tree_.set_recording(true);
-  marks_.push_back(tree_.Mark());
+  if (marks_.empty()) txn_.set_recording(true);
+  marks_.push_back(txn_.Mark());
   op_marks_.push_back(pending_.size());
   return Status::Ok();
 }
@@ -467,11 +475,11 @@ Status Db::Begin() {
 Status Db::Rollback() {
   LSM_RETURN_IF_ERROR(Usable());
   if (marks_.empty()) return Status::Misuse("rollback without a transaction");
-  tree_.RollbackTo(marks_.back());
+  txn_.RollbackTo(marks_.back());
   pending_.resize(op_marks_.back());
   marks_.pop_back();
   op_marks_.pop_back();
-  if (marks_.empty()) tree_.set_recording(false);
+  if (marks_.empty()) txn_.Clear();
   ++generation_;
   return Status::Ok();
 }
@@ -495,16 +503,17 @@ Status Db::CommitOutermost() {
       if (!s.ok()) break;
     }
     if (s.ok()) s = log_->Commit().status();
-    if (!s.ok()) {
-      log_->Rollback();
-      tree_.RollbackTo(marks_.front());
-      ++generation_;
-    }
+    if (!s.ok()) log_->Rollback();
   }
-  tree_.set_recording(false);
+  // Committed: the transaction's ops reach the shared tree (the overlay was only this transaction's).
+  if (s.ok()) {
+    for (const LogOp& op : pending_) ApplyTo(&tree_, op.kind, op.key, op.value);
+  }
+  txn_.Clear();
   marks_.clear();
   op_marks_.clear();
   pending_.clear();
+  ++generation_;
   if (!s.ok()) return s;
   ++stats_.commits;
   return AfterCommit();
@@ -543,27 +552,28 @@ Status Db::Write(LogOp::Kind kind, ByteView key, ByteView value) {
         return s;
       }
     }
-    ApplyToTree(kind, key, value);
+    ApplyTo(&tree_, kind, key, value);
     ++generation_;
     ++stats_.commits;
     return AfterCommit();
   }
-  ApplyToTree(kind, key, value);
+  // Inside a transaction: into the transaction's own overlay tree; the shared tree sees it at commit.
+  ApplyTo(&txn_, kind, key, value);
   pending_.push_back(LogOp{kind, Bytes(key.begin(), key.end()), Bytes(value.begin(), value.end())});
   ++generation_;
   return Status::Ok();
 }
 
-void Db::ApplyToTree(LogOp::Kind kind, ByteView key, ByteView value) {
+void Db::ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView value) {
   switch (kind) {
     case LogOp::kPut:
-      tree_.Put(kTopicUser, key, value);
+      tree->Put(kTopicUser, key, value);
       break;
     case LogOp::kDelete:
-      tree_.Erase(kTopicUser, key);
+      tree->Erase(kTopicUser, key);
       break;
     case LogOp::kDeleteRange:
-      tree_.EraseRange(key, value);
+      tree->EraseRange(key, value);
       break;
   }
 }

@@ -153,7 +153,7 @@ class Db {
   Status LoadFreeList(const std::vector<FreeEntry>& delta);
   Status ValidateSnapshot() const;
   Status Write(LogOp::Kind kind, ByteView key, ByteView value);
-  void ApplyToTree(LogOp::Kind kind, ByteView key, ByteView value);
+  static void ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView value);
   Status CommitOutermost();
   Status AfterCommit();
   Status Usable() const;
@@ -200,7 +200,10 @@ class Db {
   uint64_t pages_since_checkpoint_ = 0;
   std::unique_ptr<MergeJob> merge_;    // the merge in progress, if this Db has been running it
   Tree tree_;
-  std::vector<size_t> marks_;          // tree undo mark per open transaction
+  // The open transaction's writes, kept out of tree_ until it commits (so tree_ holds only committed
+  // data, which flushes and other readers may see); undo marks per nested level.
+  Tree txn_;
+  std::vector<size_t> marks_;          // txn_ undo mark per open transaction
   std::vector<size_t> op_marks_;       // pending_ size per open transaction
   std::vector<LogOp> pending_;         // ops of the open outermost transaction
   uint64_t generation_ = 0;            // bumped by every change, to detect stale cursors
