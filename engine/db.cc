@@ -284,8 +284,9 @@ Status Db::Recover() {
   if (options_.cache_kb > 0) {
     db_file_ = std::make_unique<CachedFile>(std::move(db_file_), geom_.pgsz, size_t{options_.cache_kb} * 1024);
   }
-  LSM_RETURN_IF_ERROR(ValidateSnapshot());
-  LSM_RETURN_IF_ERROR(LoadFreeList(snap_.freelist));
+  auto used = ValidateSnapshot();
+  if (!used.ok()) return used.status();
+  LSM_RETURN_IF_ERROR(LoadFreeList(snap_.freelist, *used));
   snap_.freelist.clear();  // the free list lives in free_ from here on
 
   auto log = env_->Open(log_path_, OpenMode::kReadWriteCreate);
@@ -304,13 +305,15 @@ Status Db::Recover() {
   return Status::Ok();
 }
 
-// The decoder checked every field against the checkpoint's own geometry; here the runs are checked
-// against the file: every chain readable, no block used twice in the middle of runs, no free block used.
-Status Db::ValidateSnapshot() const {
+// The decoder checked every field against the checkpoint's own geometry; here every run's block chain is
+// walked through the file (readable, inside nblock, no loops). Returns the blocks the runs use, with the
+// level using each, so LoadFreeList can check the free list against them without walking again.
+Result<std::map<uint32_t, size_t>> Db::ValidateSnapshot() const {
   if (geom_.PagesPerBlock() < 2) {
     return Status::Corrupt(absl::StrFormat("%s: block size %u holds fewer than 2 pages of %u bytes", path_,
                                            geom_.blksz, geom_.pgsz));
   }
+  std::map<uint32_t, size_t> used;
   for (size_t li = 0; li < snap_.levels.size(); ++li) {
     const Level& l = snap_.levels[li];
     for (int ri = -1; ri < int(l.rhs.size()); ++ri) {
@@ -323,12 +326,13 @@ Status Db::ValidateSnapshot() const {
                                       ri < 0 ? std::string("lhs") : absl::StrFormat("rhs[%d]", ri),
                                       blocks.status().message()));
       }
+      for (uint32_t b : *blocks) used.emplace(b, li);
     }
   }
-  return Status::Ok();
+  return used;
 }
 
-Status Db::LoadFreeList(const std::vector<FreeEntry>& delta) {
+Status Db::LoadFreeList(const std::vector<FreeEntry>& delta, const std::map<uint32_t, size_t>& used) {
   std::vector<std::unique_ptr<RecordCursor>> sources;
   LSM_RETURN_IF_ERROR(AllSources(false, &sources));
   MergedCursor c(std::move(sources), kTopicSystem);
@@ -352,18 +356,9 @@ Status Db::LoadFreeList(const std::vector<FreeEntry>& delta) {
   Status s = free_.Load(std::move(in_lsm), delta);
   if (!s.ok()) return Status::Corrupt(path_ + ": " + s.message());
   // A free block that a run uses would be handed out and overwritten: refuse the file instead.
-  for (size_t li = 0; li < snap_.levels.size(); ++li) {
-    const Level& l = snap_.levels[li];
-    for (int ri = -1; ri < int(l.rhs.size()); ++ri) {
-      const Segment& seg = ri < 0 ? l.lhs : l.rhs[size_t(ri)];
-      auto blocks = RunBlocks(db_file_.get(), geom_, snap_.nblock, seg, RedirectsFor(snap_, li, ri),
-                              ri < 0 && !l.rhs.empty());
-      if (!blocks.ok()) return blocks.status();
-      for (uint32_t b : *blocks) {
-        if (free_.Contains(b)) {
-          return Status::Corrupt(absl::StrFormat("%s: block %u is on the free list but level %u uses it", path_, b, li));
-        }
-      }
+  for (const auto& [b, li] : used) {
+    if (free_.Contains(b)) {
+      return Status::Corrupt(absl::StrFormat("%s: block %u is on the free list but level %u uses it", path_, b, li));
     }
   }
   return Status::Ok();

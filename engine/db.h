@@ -150,8 +150,8 @@ class Db {
   Db(Env* env, std::string path, Options options);
 
   Status Recover();
-  Status LoadFreeList(const std::vector<FreeEntry>& delta);
-  Status ValidateSnapshot() const;
+  Status LoadFreeList(const std::vector<FreeEntry>& delta, const std::map<uint32_t, size_t>& used);
+  Result<std::map<uint32_t, size_t>> ValidateSnapshot() const;
   Status Write(LogOp::Kind kind, ByteView key, ByteView value);
   static void ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView value);
   Status CommitOutermost();
