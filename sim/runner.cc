@@ -38,9 +38,7 @@ class SeedRun {
     r_.config = absl::StrFormat("safety %s, page %u, block %u, autoflush %u KB, automerge %u, autocheckpoint %u KB, %s keys",
                                 SafetyName(options_.safety), options_.page_size, options_.block_size,
                                 options_.autoflush_kb, options_.automerge, options_.autocheckpoint_kb,
-                                workload_.distribution() == KeyDistribution::kUniform   ? "uniform"
-                                : workload_.distribution() == KeyDistribution::kHotSet ? "hot-set"
-                                                                                        : "sequential");
+                                DistributionName(workload_.distribution()));
     Note("config", r_.config);
   }
 

@@ -8,31 +8,54 @@
 
 namespace lsm::sim {
 
-const char* SafetyName(Safety s) {
-  switch (s) {
-    case Safety::kOff:
-      return "off";
-    case Safety::kNormal:
-      return "normal";
-    case Safety::kFull:
-      return "full";
-  }
-  return "?";
-}
-
 namespace {
 
-const char* DistributionName(KeyDistribution k) {
-  switch (k) {
-    case KeyDistribution::kUniform:
-      return "uniform";
-    case KeyDistribution::kHotSet:
-      return "hot-set";
-    case KeyDistribution::kSequential:
-      return "sequential";
+// Each enum's names, used both to print and to parse scenarios.
+template <typename E>
+struct Named {
+  const char* name;
+  E value;
+};
+constexpr Named<Safety> kSafetyNames[] = {{"off", Safety::kOff}, {"normal", Safety::kNormal}, {"full", Safety::kFull}};
+constexpr Named<KeyDistribution> kDistributionNames[] = {{"uniform", KeyDistribution::kUniform},
+                                                         {"hot-set", KeyDistribution::kHotSet},
+                                                         {"sequential", KeyDistribution::kSequential}};
+
+template <typename E, size_t N>
+const char* NameOf(const Named<E> (&names)[N], E value) {
+  for (const Named<E>& n : names) {
+    if (n.value == value) return n.name;
   }
   return "?";
 }
+
+// A non-empty JSON array of names into `out`; the error names the field and the item.
+template <typename E, size_t N>
+Status ParseNames(const Json& v, const std::string& field, const Named<E> (&names)[N], std::vector<E>* out) {
+  std::string allowed;
+  for (size_t i = 0; i < N; ++i) allowed += absl::StrFormat("%s\"%s\"", i == 0 ? "" : i + 1 == N ? " or " : ", ", names[i].name);
+  if (!v.is_array() || v.size() == 0) return Status::InvalidArgument("scenario field \"" + field + "\": expected a non-empty array");
+  out->clear();
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string* t = v[i].AsString();
+    const Named<E>* hit = nullptr;
+    for (const Named<E>& n : names) {
+      if (t && *t == n.name) hit = &n;
+    }
+    if (hit == nullptr) {
+      return Status::InvalidArgument(absl::StrFormat("scenario field \"%s\": item %u is not %s", field, i, allowed));
+    }
+    out->push_back(hit->value);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* SafetyName(Safety s) { return NameOf(kSafetyNames, s); }
+const char* DistributionName(KeyDistribution k) { return NameOf(kDistributionNames, k); }
+
+namespace {
 
 template <typename T, typename F>
 Json List(const std::vector<T>& v, F f) {
@@ -137,27 +160,9 @@ Result<Scenario> ScenarioFromJson(const Json& j) {
       }
     }
   }
-  if (const Json* v = j.Find("safety")) {
-    if (!v->is_array() || v->size() == 0) return bad("safety", "expected a non-empty array");
-    s.safety.clear();
-    for (size_t i = 0; i < v->size(); ++i) {
-      const std::string* t = (*v)[i].AsString();
-      if (t && *t == "off") s.safety.push_back(Safety::kOff);
-      else if (t && *t == "normal") s.safety.push_back(Safety::kNormal);
-      else if (t && *t == "full") s.safety.push_back(Safety::kFull);
-      else return bad("safety", absl::StrFormat("item %u is not \"off\", \"normal\" or \"full\"", i));
-    }
-  }
+  if (const Json* v = j.Find("safety")) LSM_RETURN_IF_ERROR(ParseNames(*v, "safety", kSafetyNames, &s.safety));
   if (const Json* v = j.Find("key_distribution")) {
-    if (!v->is_array() || v->size() == 0) return bad("key_distribution", "expected a non-empty array");
-    s.key_distribution.clear();
-    for (size_t i = 0; i < v->size(); ++i) {
-      const std::string* t = (*v)[i].AsString();
-      if (t && *t == "uniform") s.key_distribution.push_back(KeyDistribution::kUniform);
-      else if (t && *t == "hot-set") s.key_distribution.push_back(KeyDistribution::kHotSet);
-      else if (t && *t == "sequential") s.key_distribution.push_back(KeyDistribution::kSequential);
-      else return bad("key_distribution", absl::StrFormat("item %u is not uniform, hot-set or sequential", i));
-    }
+    LSM_RETURN_IF_ERROR(ParseNames(*v, "key_distribution", kDistributionNames, &s.key_distribution));
   }
   if (const Json* v = j.Find("weights")) {
     if (!v->is_object()) return bad("weights", "expected an object");

@@ -57,5 +57,6 @@ Result<Scenario> LoadScenario(const std::string& name_or_path);
 Result<Scenario> ScenarioFromJson(const Json& j);
 
 const char* SafetyName(Safety s);
+const char* DistributionName(KeyDistribution k);
 
 }  // namespace lsm::sim
