@@ -11,12 +11,23 @@ function(cli_test name)
   endif()
 endfunction()
 
+# cli_exit2(CASES...): each "name|command line" must exit 2 with exactly one line on stderr.
+function(cli_exit2)
+  foreach(case ${ARGN})
+    string(REPLACE "|" ";" parts "${case}")
+    list(GET parts 0 name)
+    list(GET parts 1 cmdline)
+    separate_arguments(cmdline)
+    add_test(NAME cli_exit2_${name} COMMAND sh -c "e=$(mktemp); \"$0\" \"$@\" 2>$e; rc=$?; cat $e; n=$(wc -l < $e); rm -f $e; [ $rc -eq 2 ] && [ $n -eq 1 ]" $<TARGET_FILE:lsmsim> ${cmdline})
+  endforeach()
+endfunction()
+
 cli_test(help ARGS --help EXPECT "ckpt decode FILE")
 cli_test(ckpt_decode_text ARGS ckpt decode ${G}/ckpt/006_flushy_meta2.bin EXPECT "merge: nskip 0, inputs 476:1 470:0 464:0 457:0")
 cli_test(ckpt_decode_json ARGS ckpt decode ${G}/ckpt/052_compact_meta1.bin --json EXPECT "\"redirects\":\\[\\[8,7\\]\\]")
 cli_test(ckpt_decode_db_page ARGS ckpt decode ${G}/db/pub_tiny_4k.db --page 1 --json EXPECT "\"valid\":true")
 # Exit status 2 with a one-line error for bad input; 1 for a page that holds no valid checkpoint.
-foreach(case
+cli_exit2(
     "missing_file|ckpt decode /nonexistent/page.bin"
     "short_file|ckpt decode ${G}/db/README.md"
     "bad_page_flag|ckpt decode ${G}/db/pub_tiny_4k.db --page 3"
@@ -25,12 +36,6 @@ foreach(case
     "short_key|metakey decode 00000001"
     "bad_age|metakey encode x 1"
     "bad_json|ckpt encode ${G}/db/README.md")
-  string(REPLACE "|" ";" parts "${case}")
-  list(GET parts 0 name)
-  list(GET parts 1 cmdline)
-  separate_arguments(cmdline)
-  add_test(NAME cli_exit2_${name} COMMAND sh -c "e=$(mktemp); \"$0\" \"$@\" 2>$e; rc=$?; cat $e; n=$(wc -l < $e); rm -f $e; [ $rc -eq 2 ] && [ $n -eq 1 ]" $<TARGET_FILE:lsmsim> ${cmdline})
-endforeach()
 add_test(NAME cli_exit1_invalid_page COMMAND sh -c "\"$0\" ckpt decode \"$1\" --json; [ $? -eq 1 ]" $<TARGET_FILE:lsmsim> ${G}/ckpt/000_small_meta2.bin)
 cli_test(metakey_encode ARGS metakey encode 1 2 ab EXPECT "^00000001fffffffdab")
 cli_test(metakey_decode ARGS metakey decode 00000003fffffffe00ff --json EXPECT "\"age\":3,\"level\":1,\"separator\":\"00ff\"")
@@ -66,17 +71,11 @@ add_test(NAME cli_db_load_dump COMMAND sh -c "set -e; d=$(mktemp -d)
   if \"$0\" db get $d/new.db 00fe; then exit 1; fi
   \"$0\" db check $d/new.db; rm -rf $d" $<TARGET_FILE:lsmsim> ${G}/db/pub_small_1k.expected.tsv)
 set_tests_properties(cli_db_load_dump PROPERTIES PASS_REGULAR_EXPRESSION "ok: checkpoint")
-foreach(case
+cli_exit2(
     "db_missing|db dump /nonexistent/x.db"
     "db_foreign|db dump ${G}/db/README.md"
     "db_bad_hex|db get ${G}/db/pub_tiny_4k.db zz"
     "db_verb|db frobnicate x")
-  string(REPLACE "|" ";" parts "${case}")
-  list(GET parts 0 name)
-  list(GET parts 1 cmdline)
-  separate_arguments(cmdline)
-  add_test(NAME cli_exit2_${name} COMMAND sh -c "e=$(mktemp); \"$0\" \"$@\" 2>$e; rc=$?; cat $e; n=$(wc -l < $e); rm -f $e; [ $rc -eq 2 ] && [ $n -eq 1 ]" $<TARGET_FILE:lsmsim> ${cmdline})
-endforeach()
 
 # The simulator: a campaign of the default scenario, determinism, the canary, the other scenarios.
 add_test(NAME sim_campaign_default COMMAND sh -c "set -e; d=$(mktemp -d)
@@ -97,18 +96,12 @@ add_test(NAME sim_canary_fails COMMAND sh -c "d=$(mktemp -d); \"$0\" run --scena
   cat $d/out; ls $d/lsmsim-repro-canary-7.json && [ $rc -eq 1 ] && grep -q '0 passed, 20 failed' $d/out &&
   grep -q 'reproduce: lsmsim run --scenario canary --seed 7' $d/out; s=$?; rm -rf $d; exit $s" $<TARGET_FILE:lsmsim>)
 set_tests_properties(sim_canary_fails PROPERTIES PASS_REGULAR_EXPRESSION "canary applied in 20 seeds")
-foreach(case
+cli_exit2(
     "run_no_seeds|run"
     "run_bad_range|run --seeds 5..1"
     "run_bad_duration|run --duration 10x"
     "run_unknown_scenario|run --scenario nope --seed 1"
     "run_bad_scenario_file|run --scenario ${G}/db/README.md --seed 1")
-  string(REPLACE "|" ";" parts "${case}")
-  list(GET parts 0 name)
-  list(GET parts 1 cmdline)
-  separate_arguments(cmdline)
-  add_test(NAME cli_exit2_${name} COMMAND sh -c "e=$(mktemp); \"$0\" \"$@\" 2>$e; rc=$?; cat $e; n=$(wc -l < $e); rm -f $e; [ $rc -eq 2 ] && [ $n -eq 1 ]" $<TARGET_FILE:lsmsim> ${cmdline})
-endforeach()
 # Same seeds, same trace hashes, on the g++ default build and the sanitizer build (.ci/run builds the
 # default preset first, so the sanitizer build's tests can compare against it).
 if(LSMSIM_SANITIZE AND EXISTS ${PROJECT_SOURCE_DIR}/build/default/lsmsim)
