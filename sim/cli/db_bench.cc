@@ -19,6 +19,7 @@
 #include "leveldb/db.h"
 #include "leveldb/options.h"
 #include "sim/cli/command.h"
+#include "sim/prng.h"
 
 ABSL_FLAG(int64_t, bench_keys, 1000000, "db bench: number of keys");
 ABSL_FLAG(int, bench_cache_kb, 64 * 1024, "db bench: lsmsim's page cache (KB; the engine's default)");
@@ -31,17 +32,6 @@ namespace {
 constexpr size_t kKeySize = 16;
 constexpr size_t kValueSize = 100;
 
-// SplitMix64: the workload must not depend on the standard library's generators.
-struct SplitMix64 {
-  uint64_t state;
-  uint64_t Next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-};
-
 // Key i: 16 decimal digits, so keys are distinct and sort like their numbers.
 std::string Key(uint64_t i) { return absl::StrFormat("%016u", i); }
 
@@ -53,14 +43,14 @@ struct Workload {
 
 Workload MakeWorkload(uint64_t n) {
   Workload w;
-  SplitMix64 rng{42};
+  uint64_t rng = 42;  // SplitMix64 (sim/prng.h): the workload must not depend on std:: generators
   w.fill_order.resize(n);
   for (uint64_t i = 0; i < n; ++i) w.fill_order[i] = i;
-  for (uint64_t i = n; i > 1; --i) std::swap(w.fill_order[i - 1], w.fill_order[rng.Next() % i]);
+  for (uint64_t i = n; i > 1; --i) std::swap(w.fill_order[i - 1], w.fill_order[sim::SplitMix64(&rng) % i]);
   w.read_order.resize(n);
-  for (uint64_t i = 0; i < n; ++i) w.read_order[i] = rng.Next() % n;
+  for (uint64_t i = 0; i < n; ++i) w.read_order[i] = sim::SplitMix64(&rng) % n;
   w.values.resize(1 << 20);
-  for (char& c : w.values) c = char('a' + rng.Next() % 26);
+  for (char& c : w.values) c = char('a' + sim::SplitMix64(&rng) % 26);
   return w;
 }
 
