@@ -27,7 +27,6 @@ class Decisions {
  protected:
   // Any value; Below reduces it modulo n.
   virtual uint64_t Draw(uint64_t n) = 0;
-  uint64_t drawn_ = 0;
 };
 
 class PrngDecisions : public Decisions {
@@ -35,10 +34,7 @@ class PrngDecisions : public Decisions {
   explicit PrngDecisions(uint64_t seed) : prng_(seed) {}
 
  protected:
-  uint64_t Draw(uint64_t) override {
-    ++drawn_;
-    return prng_.Next();
-  }
+  uint64_t Draw(uint64_t) override { return prng_.Next(); }
 
  private:
   Prng prng_;
@@ -50,10 +46,11 @@ class ReplayDecisions : public Decisions {
   explicit ReplayDecisions(std::vector<uint64_t> values) : values_(std::move(values)) {}
 
  protected:
-  uint64_t Draw(uint64_t) override { return drawn_ < values_.size() ? values_[drawn_++] : (++drawn_, 0); }
+  uint64_t Draw(uint64_t) override { return next_ < values_.size() ? values_[next_++] : 0; }
 
  private:
   std::vector<uint64_t> values_;
+  size_t next_ = 0;
 };
 
 // Each draw takes as many bytes as n needs (1 to 8, little-endian); zeros once the bytes run out.
@@ -63,7 +60,6 @@ class ByteDecisions : public Decisions {
 
  protected:
   uint64_t Draw(uint64_t n) override {
-    ++drawn_;
     uint64_t v = 0;
     int shift = 0;
     for (uint64_t left = n - 1; left != 0 && pos_ < bytes_.size(); left >>= 8, shift += 8) {
@@ -85,7 +81,6 @@ class RecordingDecisions : public Decisions {
 
  protected:
   uint64_t Draw(uint64_t n) override {
-    ++drawn_;
     values_.push_back(source_->Below(n));
     return values_.back();
   }
