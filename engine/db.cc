@@ -1,60 +1,26 @@
 #include "engine/db.h"
 
 #include <algorithm>
-#include <limits>
+#include <map>
 #include <mutex>
-#include <set>
 
 #include "absl/strings/str_format.h"
-#include "engine/clipped_cursor.h"
-#include "engine/integrity.h"
-#include "engine/page_cache.h"
-#include "engine/segment.h"
-#include "engine/vector_cursor.h"
+#include "engine/database.h"
 
 namespace lsm {
 namespace {
 
-// DMS2: held shared by every read-write connection in the seed; exclusive here, where one Db owns the
-// file (the seed's single-process mode does the same).
-constexpr int kConnectionLock = 2;
-
-// POSIX locks do not exclude handles of the same process, so the engine arbitrates among its own
-// connections: the databases open in this process, by Env and path (the same path string names the
-// same file; the Env contract does no path arithmetic).
-std::mutex g_open_mutex;
-std::set<std::pair<const Env*, std::string>>& OpenDatabases() {
-  static auto* open = new std::set<std::pair<const Env*, std::string>>();
-  return *open;
-}
 constexpr uint64_t kMaxKeyOrValue = 0x7FFFFFFF;
-constexpr uint32_t kMaxBlocks = 0x7FFFFFFF;
 
 bool PowerOfTwoIn(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v <= hi && (v & (v - 1)) == 0; }
 
-// The writer refuses keys out of order as a caller's mistake; coming from a merge of runs read off the
-// disk, it means a damaged run.
-Status OutOfOrderIsCorrupt(Status s) {
-  if (s.code() != Code::kInvalidArgument) return s;
-  return Status::Corrupt("merge input is not in key order (a damaged run): " + s.message());
-}
-
-// What one source says about a key, newest source first: decided (present or deleted) or not its
-// business.
-enum class Verdict { kUnknown, kPresent, kDeleted };
-
-Result<Verdict> Probe(RecordCursor& c, ByteView key, Bytes* value) {
-  LSM_RETURN_IF_ERROR(c.SeekGe(kTopicUser, key));
-  if (!c.Valid()) return Verdict::kUnknown;
-  const Record& r = c.record();
-  if (CompareKeys(r.topic(), r.key, kTopicUser, key) == 0) {
-    if (r.flags & kInsert) {
-      *value = r.value;
-      return Verdict::kPresent;
-    }
-    return (r.flags & kPointDelete) ? Verdict::kDeleted : Verdict::kUnknown;
-  }
-  return (r.flags & kEndDelete) ? Verdict::kDeleted : Verdict::kUnknown;
+// The databases open in this process, by Env and path (the same path string names the same file; the
+// Env contract does no path arithmetic), so that connections share one. POSIX locks cannot do this:
+// they never exclude a process from itself. Lock order: this mutex, then a database's.
+std::mutex g_open_mutex;
+std::map<std::pair<const Env*, std::string>, std::weak_ptr<Database>>& OpenDatabases() {
+  static auto* open = new std::map<std::pair<const Env*, std::string>, std::weak_ptr<Database>>();
+  return *open;
 }
 
 }  // namespace
@@ -85,10 +51,21 @@ Status Options::Validate() const {
 // ---------------------------------------------------------------------------------------------------
 // Cursor
 
-Status Cursor::CheckFresh() {
-  if (generation_ != db_->generation_) {
+Cursor::Cursor(std::shared_ptr<Database> db, std::unique_ptr<ReadView> view, std::shared_ptr<const Tree> overlay,
+               std::vector<std::unique_ptr<RecordCursor>> sources)
+    : db_(std::move(db)), view_(std::move(view)), overlay_(std::move(overlay)), merged_(std::move(sources)) {}
+
+Cursor::~Cursor() {
+  std::lock_guard<std::mutex> lock(db_->mutex());
+  db_->CloseView(*view_);
+}
+
+std::unique_lock<std::mutex> Cursor::Lock() { return std::unique_lock<std::mutex>(db_->mutex()); }
+
+Status Cursor::CheckOpen() {
+  if (db_->closed()) {
     merged_.Invalidate();
-    return Status::Misuse("cursor is stale: the database changed since it was made");
+    return Status::Misuse("cursor's database is closed");
   }
   return Status::Ok();
 }
@@ -100,386 +77,125 @@ Status Cursor::SeekEq(ByteView key) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Blocks
+// Connections
 
-class Db::Allocator : public BlockAllocator {
- public:
-  // extend_only: while a run carries the free-list delta, taking a free block would change the delta
-  // being written, so such runs only grow the file.
-  Allocator(Db* db, bool extend_only) : db_(db), extend_only_(extend_only) {}
-
-  Result<uint32_t> AllocateBlock() override {
-    if (!extend_only_) {
-      if (auto b = db_->free_.TakeReusable(db_->synced_id_)) {
-        ++db_->stats_.blocks_reused;
-        return *b;
-      }
-    }
-    if (db_->snap_.nblock >= kMaxBlocks) return Status::Full("database file has the maximum number of blocks");
-    ++db_->stats_.blocks_allocated;
-    return ++db_->snap_.nblock;
-  }
-
- private:
-  Db* db_;
-  bool extend_only_;
-};
-
-// The merge in progress, while this Db runs it: cursors over the inputs, the merger and the writer of
-// the output. A merge found in a checkpoint at Open has no job; it is started over (its inputs are
-// intact, and the partial output is freed once the new one is in the snapshot).
-auto RunKey(const Segment& s) { return std::make_tuple(s.first, s.last, s.size); }
-
-struct Db::MergeJob {
-  std::vector<Segment> inputs;  // newest first
-  RunFilter::Builder filter;
-  std::vector<std::vector<BlockRedirect>> input_redirects;
-  std::vector<std::unique_ptr<RecordCursor>> sources;
-  std::vector<SegmentCursor*> cursors;  // the same objects as `sources`
-  std::unique_ptr<RecordMerger> merger;
-  std::unique_ptr<Allocator> alloc;
-  std::unique_ptr<SegmentWriter> writer;
-  uint16_t age = 0;
-  bool to_bottom = false;
-  bool installed = false;           // the snapshot holds the merging level
-  size_t first = 0, count = 0;      // before installation: the levels the merge replaces
-  std::optional<Segment> stale_lhs;  // a restarted merge's old output, freed at installation
-  uint64_t emitted = 0;
-};
-
-Status Db::FreeRuns(const std::vector<Segment>& removed,
-                    const std::vector<std::span<const BlockRedirect>>& redirects, bool with_spare) {
-  std::set<uint32_t> keep;
-  auto keep_ends = [&](const Segment& s) {
-    if (s.first != 0) keep.insert({uint32_t(geom_.BlockOf(s.first)), uint32_t(geom_.BlockOf(s.last))});
-  };
-  for (const Level& l : snap_.levels) {
-    keep_ends(l.lhs);
-    for (const Segment& s : l.rhs) keep_ends(s);
-  }
-  std::set<uint32_t> freed;
-  for (size_t i = 0; i < removed.size(); ++i) {
-    auto blocks = RunBlocks(db_file_.get(), geom_, snap_.nblock, removed[i], redirects[i], with_spare);
-    if (!blocks.ok()) return blocks.status();
-    for (uint32_t b : *blocks) {
-      if (!keep.count(b)) freed.insert(b);
-    }
-  }
-  for (uint32_t b : freed) {
-    free_.Free(b, int64_t(snap_.id));
-    ++stats_.blocks_freed;
-  }
-  for (uint64_t& ap : snap_.append) {
-    if (ap != 0 && freed.count(uint32_t(geom_.BlockOf(ap)))) ap = 0;
-  }
-  return Status::Ok();
-}
-
-void Db::RunFinished(const Segment& seg, uint32_t spare_block) {
-  if (spare_block != 0) {
-    free_.Free(spare_block, 0);  // never part of a published snapshot: reusable at once
-    return;
-  }
-  if (seg.first == 0 || geom_.IsLastOnBlock(seg.last)) return;
-  for (uint64_t& ap : snap_.append) {
-    if (ap == 0) {
-      ap = seg.last + 1;
-      return;
-    }
-  }
-}
-
-uint64_t Db::TakeAppendPoint() {
-  for (uint64_t& ap : snap_.append) {
-    if (ap != 0) {
-      uint64_t page = ap;
-      ap = 0;
-      return page;
-    }
-  }
-  return 0;
-}
-
-void Db::Published(uint64_t pages) {
-  ++snap_.id;
-  ++levels_version_;
-  snap_.nwrite += uint32_t(pages);
-  pages_since_checkpoint_ += pages;
-  ++generation_;
-}
-
-Status Db::Fail(Status s) {
-  if (!s.ok() && broken_.ok()) broken_ = s;
-  return s;
-}
-
-Status Db::Usable() const {
-  if (closed_) return Status::Misuse("database is closed");
-  if (!broken_.ok()) {
-    return Status(broken_.code(), "database unusable after an earlier write failure (reopen to recover): " +
-                                      broken_.message());
-  }
-  return Status::Ok();
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Open and recovery
-
-Db::Db(Env* env, std::string path, Options options)
-    : env_(env), path_(std::move(path)), log_path_(path_ + "-log"), options_(options) {}
-
-Db::~Db() { Unregister(); }
-
-void Db::Unregister() {
-  if (!registered_) return;
-  std::lock_guard<std::mutex> lock(g_open_mutex);
-  OpenDatabases().erase({env_, path_});
-  registered_ = false;
-}
+Db::Db(std::shared_ptr<Database> db, Options options) : db_(std::move(db)), options_(options) {}
 
 Result<std::unique_ptr<Db>> Db::Open(Env* env, const std::string& path, const Options& options) {
   LSM_RETURN_IF_ERROR(options.Validate());
-  {
-    std::lock_guard<std::mutex> lock(g_open_mutex);
-    if (!OpenDatabases().insert({env, path}).second) {
-      return Status::Busy(path + ": database is already open in this process");
-    }
-  }
-  std::unique_ptr<Db> db(new Db(env, path, options));
-  db->registered_ = true;
-  auto file = env->Open(path, OpenMode::kReadWriteCreate);
-  if (!file.ok()) return file.status();
-  db->db_file_ = std::move(file).value();
-  Status lock = db->db_file_->Lock(kConnectionLock, LockMode::kExclusive);
-  if (lock.code() == Code::kBusy) return Status::Busy(path + ": database is open by another connection");
-  LSM_RETURN_IF_ERROR(lock);
-  LSM_RETURN_IF_ERROR(db->Recover());
-  return db;
-}
-
-Status Db::Recover() {
-  Bytes meta(2 * kMetaPageSize);
-  LSM_RETURN_IF_ERROR(db_file_->Read(0, meta));
-  MetaPageChoice choice =
-      ChooseMetaPage(ByteView(meta).first(kMetaPageSize), ByteView(meta).subspan(kMetaPageSize));
-  if (choice.checkpoint) {
-    snap_ = std::move(*choice.checkpoint);
-    meta_page_ = choice.page;
-    synced_id_ = snap_.id;
-    if (snap_.cmpid != kCompressionNone && snap_.cmpid != kCompressionEmpty) {
-      return Status::Corrupt(absl::StrFormat("%s: compressed database (compression id %u) is not supported", path_,
-                                             snap_.cmpid));
-    }
-  } else {
-    // Blank meta pages: a new database, or one whose first checkpoint never reached the disk (its
-    // commits are in the log). Anything else is not ours: refuse rather than overwrite it.
-    if (std::any_of(meta.begin(), meta.end(), [](uint8_t b) { return b != 0; })) {
-      return Status::NotADatabase(absl::StrFormat("%s: neither meta page holds a valid checkpoint (page 1: %s; page 2: %s)",
-                                                  path_, choice.page1_error.ToString(),
-                                                  choice.page2_error.ToString()));
-    }
-    snap_ = Checkpoint::Empty(options_.page_size, options_.block_size);
-  }
-  geom_ = Geometry{snap_.pgsz, snap_.blksz};
-  if (options_.cache_kb > 0) {
-    db_file_ = std::make_unique<CachedFile>(std::move(db_file_), geom_.pgsz, size_t{options_.cache_kb} * 1024);
-  }
-  auto used = ValidateSnapshot();
-  if (!used.ok()) return used.status();
-  LSM_RETURN_IF_ERROR(LoadFreeList(snap_.freelist, *used));
-  snap_.freelist.clear();  // the free list lives in free_ from here on
-
-  auto log = env_->Open(log_path_, OpenMode::kReadWriteCreate);
-  if (!log.ok()) return log.status();
-  log_file_ = std::move(log).value();
-  auto rec = RecoverLog(log_file_.get(), LogPositionOf(snap_.log), [&](const LogOp& op) {
-    ApplyTo(&tree_, op.kind, op.key, op.value);
-    return Status::Ok();
-  });
-  if (!rec.ok()) return rec.status();
-  // A log deleted at close and recreated: replay started over at offset 0 (the checkpoint on disk
-  // keeps its stale pointer; recovery will restart at 0 again until the next checkpoint).
-  if (rec->restarted_at_zero) snap_.log.offset &= 1;
-  log_ = std::make_unique<LogWriter>(log_file_.get(), *rec, options_.safety);
-  stats_.log_replayed_commits = rec->commits;
-  return Status::Ok();
-}
-
-// The decoder checked every field against the checkpoint's own geometry; here every run's block chain is
-// walked through the file (readable, inside nblock, no loops). Returns the blocks the runs use, with the
-// level using each, so LoadFreeList can check the free list against them without walking again.
-Result<std::map<uint32_t, size_t>> Db::ValidateSnapshot() const {
-  if (geom_.PagesPerBlock() < 2) {
-    return Status::Corrupt(absl::StrFormat("%s: block size %u holds fewer than 2 pages of %u bytes", path_,
-                                           geom_.blksz, geom_.pgsz));
-  }
-  std::map<uint32_t, size_t> used;
-  for (size_t li = 0; li < snap_.levels.size(); ++li) {
-    const Level& l = snap_.levels[li];
-    for (int ri = -1; ri < int(l.rhs.size()); ++ri) {
-      const Segment& seg = ri < 0 ? l.lhs : l.rhs[size_t(ri)];
-      auto blocks = RunBlocks(db_file_.get(), geom_, snap_.nblock, seg, RedirectsFor(snap_, li, ri),
-                              ri < 0 && !l.rhs.empty());
-      if (!blocks.ok()) {
-        return Status(blocks.status().code(),
-                      absl::StrFormat("%s: level %u %s: %s", path_, li,
-                                      ri < 0 ? std::string("lhs") : absl::StrFormat("rhs[%d]", ri),
-                                      blocks.status().message()));
+  std::lock_guard<std::mutex> registry(g_open_mutex);
+  auto& open = OpenDatabases();
+  std::erase_if(open, [](const auto& entry) { return entry.second.expired(); });
+  const std::pair<const Env*, std::string> key(env, path);
+  if (auto it = open.find(key); it != open.end()) {
+    if (std::shared_ptr<Database> shared = it->second.lock()) {
+      std::lock_guard<std::mutex> lock(shared->mutex());
+      if (!shared->closed()) {  // closed: only cursors keep it; open the file afresh
+        LSM_RETURN_IF_ERROR(shared->Join(options));
+        return std::unique_ptr<Db>(new Db(std::move(shared), options));
       }
-      for (uint32_t b : *blocks) used.emplace(b, li);
     }
   }
-  return used;
+  auto shared = Database::Open(env, path, options);
+  if (!shared.ok()) return shared.status();
+  open[key] = *shared;
+  return std::unique_ptr<Db>(new Db(std::move(shared).value(), options));
 }
 
-Status Db::LoadFreeList(const std::vector<FreeEntry>& delta, const std::map<uint32_t, size_t>& used) {
-  std::vector<std::unique_ptr<RecordCursor>> sources;
-  LSM_RETURN_IF_ERROR(AllSources(false, &sources));
-  MergedCursor c(std::move(sources), kTopicSystem);
-  std::map<uint32_t, int64_t> in_lsm;
-  LSM_RETURN_IF_ERROR(c.First());
-  for (; c.Valid(); ) {
-    auto block = FreeListBlock(c.key());
-    if (!block || c.value().size() != 8) {
-      return Status::Corrupt(absl::StrFormat("%s: system record (key %s, %u-byte value) is not a free-list entry",
-                                             path_, ToHex(c.key()), c.value().size()));
-    }
-    const int64_t id = int64_t(LoadBe64(c.value().data()));
-    if (*block < 1 || *block > snap_.nblock || id < 0 || uint64_t(id) >= snap_.id) {
-      return Status::Corrupt(absl::StrFormat("%s: free-list record names block %u with id %d (file has %u blocks, "
-                                             "checkpoint id %u)",
-                                             path_, *block, id, snap_.nblock, snap_.id));
-    }
-    in_lsm[*block] = id;
-    LSM_RETURN_IF_ERROR(c.Next());
-  }
-  Status s = free_.Load(std::move(in_lsm), delta);
-  if (!s.ok()) return Status::Corrupt(path_ + ": " + s.message());
-  // A free block that a run uses would be handed out and overwritten: refuse the file instead.
-  for (const auto& [b, li] : used) {
-    if (free_.Contains(b)) {
-      return Status::Corrupt(absl::StrFormat("%s: block %u is on the free list but level %u uses it", path_, b, li));
-    }
-  }
+Db::~Db() {
+  if (closed_) return;
+  std::lock_guard<std::mutex> lock(db_->mutex());
+  Status abandoned = Leave(false);  // writes nothing, so it cannot fail
+  (void)abandoned;
+}
+
+Status Db::Close() {
+  if (closed_) return Status::Ok();
+  std::lock_guard<std::mutex> lock(db_->mutex());
+  return Leave(true);
+}
+
+Status Db::Leave(bool close) {
+  EndTransaction();
+  closed_ = true;
+  if (!db_->Leave()) return Status::Ok();
+  if (close) return db_->Close();
+  db_->Abandon();
   return Status::Ok();
 }
+
+Status Db::Usable() const {
+  if (closed_) return Status::Misuse("connection is closed");
+  return db_->Usable();
+}
+
+const DbStats& Db::stats() const { return db_->stats(); }
+const lsm::Checkpoint& Db::snapshot() const { return db_->snapshot(); }
+const std::map<uint32_t, int64_t>& Db::free_blocks() const { return db_->free_blocks(); }
 
 // ---------------------------------------------------------------------------------------------------
 // Reading
 
-Result<Record> Db::SplitKey(const Level& level) {
-  return ReadRecordAt(db_file_.get(), geom_, level.merge.splitkey.page, level.merge.splitkey.cell);
-}
-
-Status Db::AddLevelSources(size_t li, std::vector<std::unique_ptr<RecordCursor>>* out) {
-  const Level& level = snap_.levels[li];
-  auto segment = [&](const Segment& seg, int ri) {
-    return std::make_unique<SegmentCursor>(db_file_.get(), geom_, seg, RedirectsFor(snap_, li, ri));
-  };
-  if (level.rhs.empty()) {
-    out->push_back(segment(level.lhs, -1));
-    return Status::Ok();
-  }
-  auto split = SplitKey(level);
-  if (!split.ok()) {
-    return Status(split.status().code(), absl::StrFormat("level %u split key: %s", li, split.status().message()));
-  }
-  out->push_back(std::make_unique<ClippedCursor>(segment(level.lhs, -1), *split, ClippedCursor::Side::kBelow));
-  for (size_t ri = 0; ri < level.rhs.size(); ++ri) {
-    out->push_back(std::make_unique<ClippedCursor>(segment(level.rhs[ri], int(ri)), *split,
-                                                   ClippedCursor::Side::kAtOrAbove));
-  }
-  return Status::Ok();
-}
-
-Status Db::AllSources(bool with_tree, std::vector<std::unique_ptr<RecordCursor>>* out) {
-  if (with_tree && !marks_.empty()) out->push_back(txn_.NewCursor());  // the open transaction, newest
-  if (with_tree) out->push_back(tree_.NewCursor());
-  for (size_t li = 0; li < snap_.levels.size(); ++li) LSM_RETURN_IF_ERROR(AddLevelSources(li, out));
-  return Status::Ok();
-}
-
 Result<std::optional<Bytes>> Db::Get(ByteView key) {
+  std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
-  Bytes value;
-  auto decide = [&](RecordCursor& c) -> Result<std::optional<std::optional<Bytes>>> {
-    auto v = Probe(c, key, &value);
-    if (!v.ok()) return v.status();
-    if (*v == Verdict::kPresent) return std::optional<std::optional<Bytes>>(std::optional<Bytes>(value));
-    if (*v == Verdict::kDeleted) return std::optional<std::optional<Bytes>>(std::optional<Bytes>());
-    return std::optional<std::optional<Bytes>>();
-  };
-  Result<std::optional<std::optional<Bytes>>> d = std::optional<std::optional<Bytes>>();
-  if (!marks_.empty()) {
-    auto txn = txn_.NewCursor();
-    d = decide(*txn);
-    if (!d.ok()) return d.status();
-    if (*d) return **d;
-  }
-  auto tree = tree_.NewCursor();
-  d = decide(*tree);
-  if (!d.ok()) return d.status();
-  if (*d) return **d;
-  if (get_cursors_version_ != levels_version_) {
-    get_cursors_.clear();
-    for (size_t li = 0; li < snap_.levels.size(); ++li) {
-      get_cursors_.emplace_back();
-      LSM_RETURN_IF_ERROR(AddLevelSources(li, &get_cursors_.back()));
-    }
-    get_cursors_version_ = levels_version_;
-  }
-  const uint64_t hash = RunFilter::HashKey(key);
-  for (size_t li = 0; li < get_cursors_.size(); ++li) {
-    const Level& level = snap_.levels[li];
-    if (level.rhs.empty()) {
-      auto f = filters_.find(RunKey(level.lhs));
-      if (f != filters_.end() && !f->second.MayDecide(key, hash)) continue;
-    }
-    for (auto& s : get_cursors_[li]) {
-      d = decide(*s);
-      if (!d.ok()) return d.status();
-      if (*d) return **d;
-    }
-  }
-  return std::optional<Bytes>();
+  if (marks_.empty()) return db_->Get(key, nullptr, nullptr);
+  // While nobody committed since Begin, the current state reads the same as the snapshot, faster.
+  const bool stale = view_->commit_seq != db_->commit_seq();
+  return db_->Get(key, txn_.get(), stale ? view_.get() : nullptr);
 }
 
 Result<std::unique_ptr<Cursor>> Db::NewCursor() {
+  std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
+  const bool in_txn = !marks_.empty();
+  auto view = std::make_unique<ReadView>(in_txn ? db_->CopyView(*view_) : db_->OpenView());
+  std::shared_ptr<const Tree> overlay;
+  if (in_txn) overlay = txn_;
   std::vector<std::unique_ptr<RecordCursor>> sources;
-  LSM_RETURN_IF_ERROR(AllSources(true, &sources));
-  return std::unique_ptr<Cursor>(new Cursor(this, generation_, std::move(sources)));
+  Status s = db_->ViewSources(*view, overlay.get(), &sources);
+  if (!s.ok()) {
+    db_->CloseView(*view);
+    return s;
+  }
+  return std::unique_ptr<Cursor>(new Cursor(db_, std::move(view), std::move(overlay), std::move(sources)));
 }
 
 Result<std::string> Db::Check() {
+  std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
-  return CheckIntegrity(db_file_.get(), snap_, free_.entries());
+  return db_->Check();
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Transactions
 
 Status Db::Begin() {
+  std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
-  if (marks_.empty()) txn_.set_recording(true);
-  marks_.push_back(txn_.Mark());
+  if (marks_.empty()) {
+    txn_->set_recording(true);
+    view_ = std::make_unique<ReadView>(db_->OpenView());
+  }
+  marks_.push_back(txn_->Mark());
   op_marks_.push_back(pending_.size());
   return Status::Ok();
 }
 
 Status Db::Rollback() {
+  std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
   if (marks_.empty()) return Status::Misuse("rollback without a transaction");
-  txn_.RollbackTo(marks_.back());
+  MutableOverlay().RollbackTo(marks_.back());
   pending_.resize(op_marks_.back());
   marks_.pop_back();
   op_marks_.pop_back();
-  if (marks_.empty()) txn_.Clear();
-  ++generation_;
+  if (marks_.empty()) EndTransaction();
   return Status::Ok();
 }
 
 Status Db::Commit() {
+  std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
   if (marks_.empty()) return Status::Misuse("commit without a transaction");
   if (marks_.size() > 1) {
@@ -487,90 +203,61 @@ Status Db::Commit() {
     op_marks_.pop_back();
     return Status::Ok();
   }
-  return CommitOutermost();
+  // The snapshot goes first, so the committed tree is not copied for it.
+  std::vector<LogOp> ops = std::move(pending_);
+  EndTransaction();
+  LSM_RETURN_IF_ERROR(db_->Commit(ops));
+  return db_->AfterCommit(options_);
 }
 
-Status Db::CommitOutermost() {
-  Status s;
-  if (options_.use_log && !pending_.empty()) {
-    for (const LogOp& op : pending_) {
-      s = log_->Append(op);
-      if (!s.ok()) break;
-    }
-    if (s.ok()) s = log_->Commit().status();
-    if (!s.ok()) log_->Rollback();
+void Db::EndTransaction() {
+  if (txn_.use_count() > 1) {
+    txn_ = std::make_shared<Tree>();  // a cursor holds the old overlay
+  } else {
+    txn_->Clear();
   }
-  // Committed: the transaction's ops reach the shared tree (the overlay was only this transaction's).
-  if (s.ok()) {
-    for (const LogOp& op : pending_) ApplyTo(&tree_, op.kind, op.key, op.value);
+  if (view_) {
+    db_->CloseView(*view_);
+    view_.reset();
   }
-  txn_.Clear();
   marks_.clear();
   op_marks_.clear();
   pending_.clear();
-  ++generation_;
-  if (!s.ok()) return s;
-  ++stats_.commits;
-  return AfterCommit();
+  if (db_->writer() == this) db_->set_writer(nullptr);
 }
 
-Status Db::AfterCommit() {
-  if (tree_.bytes() >= uint64_t{options_.autoflush_kb} * 1024) {
-    const uint64_t before = pages_since_checkpoint_;
-    LSM_RETURN_IF_ERROR(FlushTree());
-    if (options_.autowork) {
-      const uint64_t flushed = pages_since_checkpoint_ - before;
-      const int64_t budget = int64_t(std::max<uint64_t>(flushed, 1) * (snap_.levels.size() + 1));
-      auto w = DoWork(int(options_.automerge), budget, false);
-      if (!w.ok()) return w.status();
-    }
+Tree& Db::MutableOverlay() {
+  if (txn_.use_count() > 1) txn_ = std::make_shared<Tree>(*txn_);
+  return *txn_;
+}
+
+Status Db::ClaimWriter() {
+  if (db_->writer() == this) return Status::Ok();
+  if (db_->writer() != nullptr) return Status::Busy(db_->path() + ": another connection is writing");
+  if (!marks_.empty() && view_->commit_seq != db_->commit_seq()) {
+    return Status::Busy(db_->path() + ": another connection committed since this transaction began (roll back and retry)");
   }
-  if (options_.autocheckpoint_kb > 0 &&
-      pages_since_checkpoint_ * geom_.pgsz >= uint64_t{options_.autocheckpoint_kb} * 1024) {
-    LSM_RETURN_IF_ERROR(Checkpoint());
-  }
+  db_->set_writer(this);
   return Status::Ok();
 }
 
 Status Db::Write(LogOp::Kind kind, ByteView key, ByteView value) {
+  std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
   if (key.size() > kMaxKeyOrValue || value.size() > kMaxKeyOrValue) {
     return Status::InvalidArgument("key or value longer than 2^31-1 bytes");
   }
+  LSM_RETURN_IF_ERROR(ClaimWriter());
   if (marks_.empty()) {
-    // A write on its own: log it first, so the tree needs no undo record.
-    if (options_.use_log) {
-      Status s = log_->Append(kind, key, value);
-      if (s.ok()) s = log_->Commit().status();
-      if (!s.ok()) {
-        log_->Rollback();
-        return s;
-      }
-    }
-    ApplyTo(&tree_, kind, key, value);
-    ++generation_;
-    ++stats_.commits;
-    return AfterCommit();
+    Status s = db_->Commit(kind, key, value);
+    db_->set_writer(nullptr);
+    LSM_RETURN_IF_ERROR(s);
+    return db_->AfterCommit(options_);
   }
-  // Inside a transaction: into the transaction's own overlay tree; the shared tree sees it at commit.
-  ApplyTo(&txn_, kind, key, value);
+  // Inside a transaction: into its own overlay; the committed tree gets it at commit.
+  Database::ApplyTo(&MutableOverlay(), kind, key, value);
   pending_.push_back(LogOp{kind, Bytes(key.begin(), key.end()), Bytes(value.begin(), value.end())});
-  ++generation_;
   return Status::Ok();
-}
-
-void Db::ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView value) {
-  switch (kind) {
-    case LogOp::kPut:
-      tree->Put(kTopicUser, key, value);
-      break;
-    case LogOp::kDelete:
-      tree->Erase(kTopicUser, key);
-      break;
-    case LogOp::kDeleteRange:
-      tree->EraseRange(key, value);
-      break;
-  }
 }
 
 Status Db::Put(ByteView key, ByteView value) { return Write(LogOp::kPut, key, value); }
@@ -578,354 +265,26 @@ Status Db::Erase(ByteView key) { return Write(LogOp::kDelete, key, {}); }
 Status Db::EraseRange(ByteView start, ByteView end) { return Write(LogOp::kDeleteRange, start, end); }
 
 // ---------------------------------------------------------------------------------------------------
-// Flushing
+// Flushing, merging, checkpoints
 
 Status Db::Flush() {
+  std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
   if (!marks_.empty()) return Status::Misuse("flush inside a transaction");
-  return FlushTree();
-}
-
-Status Db::MakeRoomForLevel() {
-  auto units = [&] {
-    uint32_t n = 0;
-    for (const Level& l : snap_.levels) n += RhsUnits(l);
-    return n;
-  };
-  bool everything_tried = false;
-  for (;;) {
-    const uint32_t before = units();
-    if (before + 1 <= kMaxRhsUnits) return Status::Ok();
-    auto w = DoWork(everything_tried ? 1 : int(options_.automerge), -1, true);
-    if (!w.ok()) return w.status();
-    if (units() < before || merge_) continue;
-    if (everything_tried) {
-      return Status::Full(absl::StrFormat("%s: %u rhs units in %u levels and merging frees no room", path_, before,
-                                          snap_.levels.size()));
-    }
-    everything_tried = true;  // last resort: everything into one level
-  }
-}
-
-Status Db::WriteTopLevel(std::vector<std::unique_ptr<RecordCursor>> sources, uint16_t flags, bool carry_freelist,
-                         uint64_t* pages) {
-  std::vector<FreeEntry> carried;
-  if (carry_freelist) {
-    carried = free_.Delta();
-    sources.push_back(std::make_unique<VectorCursor>(free_.DeltaRecords()));
-  }
-  for (auto& s : sources) LSM_RETURN_IF_ERROR(s->First());
-  const uint64_t start = TakeAppendPoint();
-  Allocator alloc(this, carry_freelist);
-  SegmentWriter writer(db_file_.get(), geom_, &alloc, start);
-  RunFilter::Builder filter;
-  LSM_RETURN_IF_ERROR(MergeRecords(sources, snap_.levels.empty(), [&](const Record& r) {
-    filter.Add(r);
-    return OutOfOrderIsCorrupt(writer.Add(r.flags, r.key, r.value));
-  }));
-  auto seg = writer.Finish();
-  if (!seg.ok()) return seg.status();
-  *pages = writer.pages_written();
-  if (seg->first == 0) {
-    if (start != 0) RunFinished(Segment{start - 1, start - 1, 0, 1}, 0);  // give the append point back
-  } else {
-    Level level;
-    level.flags = flags;
-    level.lhs = *seg;
-    snap_.levels.insert(snap_.levels.begin(), level);
-    filters_[RunKey(*seg)] = filter.Finish();
-    RunFinished(*seg, writer.spare_block());
-  }
-  if (carry_freelist) {
-    free_.DeltaWritten(carried);
-    ++stats_.freelist_overflows;
-  }
-  return Status::Ok();
-}
-
-Status Db::FlushTree() {
-  if (tree_.empty()) return Status::Ok();
-  LSM_RETURN_IF_ERROR(Fail(MakeRoomForLevel()));
-  const bool carry = free_.Delta().size() > options_.max_freelist / 2;
-  std::vector<std::unique_ptr<RecordCursor>> sources;
-  sources.push_back(tree_.NewCursor());
-  uint64_t pages = 0;
-  LSM_RETURN_IF_ERROR(Fail(WriteTopLevel(std::move(sources), 0, carry, &pages)));
-  // The snapshot now holds every commit up to the log's end: recovery replays from there. The toggle
-  // bit changes the pointer even when the log did not move (logging off).
-  const LogPosition pos = log_->position();
-  snap_.log = LogPointer{(pos.offset << 1) | ((snap_.log.offset & 1) ^ 1), pos.cksum0, pos.cksum1};
-  tree_.Clear();
-  ++stats_.flushes;
-  Published(pages);
-  return Fail(SpillFreelistIfNeeded());
-}
-
-Status Db::SpillFreelistIfNeeded() {
-  while (free_.Delta().size() > options_.max_freelist) {
-    uint64_t pages = 0;
-    LSM_RETURN_IF_ERROR(WriteTopLevel({}, kLevelFreelistOnly, true, &pages));
-    Published(pages);
-  }
-  return Status::Ok();
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Merging
-
-bool Db::SelectMerge(int nmerge, bool force, size_t* first, size_t* count) const {
-  const auto& levels = snap_.levels;
-  const size_t n = levels.size();
-  if (n < 2) return false;
-  if (nmerge <= 1) {
-    *first = 0;
-    *count = n;
-    return true;
-  }
-  size_t best = 0, best_count = 0;
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j + 1 < n && levels[j + 1].age == levels[i].age) ++j;
-    if (j - i + 1 > best_count) {
-      best = i;
-      best_count = j - i + 1;
-    }
-    i = j + 1;
-  }
-  if (best_count >= size_t(nmerge)) {
-    *first = best;
-    *count = best_count;
-    return true;
-  }
-  if (!force) return false;
-  // The checkpoint is running out of room for levels. A merge may free enough blocks to spill the free
-  // list into a new level, so merging two levels can gain nothing: merge the newest (smallest) four or
-  // more.
-  *first = 0;
-  *count = std::min(n, std::max<size_t>(best_count, 4));
-  return true;
-}
-
-Status Db::StartMerge(size_t first, size_t count) {
-  auto job = std::make_unique<MergeJob>();
-  job->first = first;
-  job->count = count;
-  job->to_bottom = first + count == snap_.levels.size();
-  for (size_t i = first; i < first + count; ++i) {
-    const Level& l = snap_.levels[i];
-    job->age = std::max(job->age, l.age);
-    job->inputs.push_back(l.lhs);
-    auto r = RedirectsFor(snap_, i, -1);
-    job->input_redirects.emplace_back(r.begin(), r.end());
-  }
-  job->age = uint16_t(std::min(0xFFFF, job->age + 1));
-  merge_ = std::move(job);
-  ++stats_.merges_started;
-  return Status::Ok();
-}
-
-Status Db::ResumeMerge() {
-  size_t li = 0;
-  while (snap_.levels[li].rhs.empty()) ++li;
-  const Level& l = snap_.levels[li];
-  auto job = std::make_unique<MergeJob>();
-  job->first = li;
-  job->count = 1;
-  job->to_bottom = li + 1 == snap_.levels.size();
-  job->age = l.age;
-  job->inputs = l.rhs;
-  for (size_t ri = 0; ri < l.rhs.size(); ++ri) {
-    auto r = RedirectsFor(snap_, li, int(ri));
-    job->input_redirects.emplace_back(r.begin(), r.end());
-  }
-  job->stale_lhs = l.lhs;
-  merge_ = std::move(job);
-  ++stats_.merges_restarted;
-  return Status::Ok();
-}
-
-Status Db::MergeStep(uint64_t budget, uint64_t* pages) {
-  MergeJob& job = *merge_;
-  if (!job.writer) {
-    for (size_t i = 0; i < job.inputs.size(); ++i) {
-      auto c = std::make_unique<SegmentCursor>(db_file_.get(), geom_, job.inputs[i], job.input_redirects[i]);
-      LSM_RETURN_IF_ERROR(c->First());
-      job.cursors.push_back(c.get());
-      job.sources.push_back(std::move(c));
-    }
-    job.merger = std::make_unique<RecordMerger>(&job.sources, job.to_bottom);
-    job.alloc = std::make_unique<Allocator>(this, false);
-    job.writer = std::make_unique<SegmentWriter>(db_file_.get(), geom_, job.alloc.get(), TakeAppendPoint());
-  }
-  const uint64_t start = job.writer->pages_written();
-  Record out;
-  while (!job.merger->Done()) {
-    // Stop only after some output: a paused merge must have a non-empty output run.
-    if (job.emitted > 0 && job.writer->pages_written() - start >= budget) break;
-    bool emitted = false;
-    LSM_RETURN_IF_ERROR(job.merger->Step(&out, &emitted));
-    if (emitted) {
-      job.filter.Add(out);
-      LSM_RETURN_IF_ERROR(OutOfOrderIsCorrupt(job.writer->Add(out.flags, out.key, out.value)));
-      ++job.emitted;
-    }
-  }
-  const bool done = job.merger->Done();
-  auto seg = done ? job.writer->Finish() : job.writer->Pause();
-  if (!seg.ok()) return seg.status();
-  *pages = job.writer->pages_written() - start;
-
-  // Install the result in the snapshot.
-  size_t li = job.first;
-  if (job.installed) {
-    li = 0;
-    while (snap_.levels[li].rhs.empty()) ++li;
-  } else {
-    snap_.levels.erase(snap_.levels.begin() + std::ptrdiff_t(job.first) + 1,
-                       snap_.levels.begin() + std::ptrdiff_t(job.first + job.count));
-    job.installed = true;
-  }
-  Level& level = snap_.levels[li];
-  level.age = job.age;
-  level.flags = 0;
-  level.lhs = *seg;
-  if (done) {
-    level.rhs.clear();
-    level.merge = Merge{};
-    if (seg->first == 0) snap_.levels.erase(snap_.levels.begin() + std::ptrdiff_t(li));
-  } else {
-    level.rhs = job.inputs;
-    level.merge = Merge{};
-    for (SegmentCursor* c : job.cursors) {
-      level.merge.inputs.push_back(c->Valid() ? MergeCursor{c->page(), uint32_t(c->cell())} : MergeCursor{});
-    }
-    const SegmentCursor* at = job.cursors[size_t(job.merger->PeekSource())];
-    level.merge.splitkey = MergeCursor{at->page(), uint32_t(at->cell())};
-  }
-  if (job.stale_lhs) {
-    // A restarted merge's old output goes, with the spare block it reserved.
-    LSM_RETURN_IF_ERROR(FreeRuns({*job.stale_lhs}, {{}}, true));
-    job.stale_lhs.reset();
-  }
-  if (done) {
-    std::vector<std::span<const BlockRedirect>> redirects(job.input_redirects.begin(), job.input_redirects.end());
-    LSM_RETURN_IF_ERROR(FreeRuns(job.inputs, redirects, false));
-    for (const Segment& in : job.inputs) filters_.erase(RunKey(in));
-    if (seg->first != 0) filters_[RunKey(*seg)] = job.filter.Finish();
-    bool redirected = false;
-    for (const auto& r : job.input_redirects) redirected |= !r.empty();
-    if (redirected) snap_.redirects.clear();
-    RunFinished(*seg, job.writer->spare_block());
-    ++stats_.merges;
-    merge_.reset();
-  }
-  Published(*pages);
-  return SpillFreelistIfNeeded();
-}
-
-Result<uint64_t> Db::DoWork(int nmerge, int64_t page_budget, bool force) {
-  uint64_t total = 0;
-  if (page_budget == 0) return total;
-  // Each merge may free enough blocks to spill the free list into a new level, which can make another
-  // merge eligible (with a tiny free list, "merge everything" would never be done): one call starts at
-  // most as many merges as there were levels (one, when merging everything).
-  size_t starts_left = nmerge <= 1 ? 1 : std::max<size_t>(snap_.levels.size(), 1);
-  for (;;) {
-    if (!merge_) {
-      bool merging = std::any_of(snap_.levels.begin(), snap_.levels.end(), [](const Level& l) { return !l.rhs.empty(); });
-      size_t first = 0, count = 0;
-      if (starts_left == 0) return total;
-      --starts_left;
-      if (merging) {
-        LSM_RETURN_IF_ERROR(ResumeMerge());
-      } else if (SelectMerge(nmerge, force, &first, &count)) {
-        LSM_RETURN_IF_ERROR(StartMerge(first, count));
-      } else {
-        return total;
-      }
-    }
-    const uint64_t remaining = page_budget < 0 ? std::numeric_limits<uint64_t>::max() : uint64_t(page_budget) - total;
-    uint64_t pages = 0;
-    Status s = MergeStep(remaining, &pages);
-    if (!s.ok()) return Fail(s);
-    total += pages;
-    if (page_budget >= 0 && total >= uint64_t(page_budget)) return total;
-    if (force && !merge_) return total;
-  }
+  return db_->Flush();
 }
 
 Result<uint64_t> Db::Work(int nmerge, int64_t nkb) {
+  std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
   if (!marks_.empty()) return Status::Misuse("work inside a transaction");
-  if (nmerge <= 0) nmerge = int(options_.automerge);
-  int64_t budget = -1;
-  if (nkb >= 0) budget = std::max<int64_t>(nkb > 0 ? 1 : 0, nkb * 1024 / int64_t(geom_.pgsz));
-  auto pages = DoWork(nmerge, budget, false);
-  if (!pages.ok()) return pages.status();
-  if (options_.autocheckpoint_kb > 0 &&
-      pages_since_checkpoint_ * geom_.pgsz >= uint64_t{options_.autocheckpoint_kb} * 1024) {
-    LSM_RETURN_IF_ERROR(Checkpoint());
-  }
-  return *pages * geom_.pgsz / 1024;
+  return db_->Work(options_, nmerge, nkb);
 }
-
-// ---------------------------------------------------------------------------------------------------
-// Checkpoints and close
 
 Status Db::Checkpoint() {
+  std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
-  if (snap_.id == synced_id_ && meta_page_ != MetaPage::kNone) return Status::Ok();
-  lsm::Checkpoint c = snap_;
-  c.freelist = free_.Delta();
-  auto blob = EncodeCheckpoint(c);
-  if (!blob.ok()) return Fail(blob.status());
-  const MetaPage target = meta_page_ == MetaPage::kPage1 ? MetaPage::kPage2 : MetaPage::kPage1;
-  const bool sync = options_.safety != Safety::kOff;
-  // The pages the checkpoint names must be durable before the page that names them.
-  if (sync) LSM_RETURN_IF_ERROR(Fail(db_file_->Sync()));
-  LSM_RETURN_IF_ERROR(Fail(db_file_->Write(MetaPageOffset(target), MetaPageImage(*blob))));
-  if (sync) LSM_RETURN_IF_ERROR(Fail(db_file_->Sync()));
-  meta_page_ = target;
-  synced_id_ = snap_.id;
-  pages_since_checkpoint_ = 0;
-  ++stats_.checkpoints;
-  if (std::any_of(snap_.levels.begin(), snap_.levels.end(), [](const Level& l) { return !l.rhs.empty(); })) {
-    ++stats_.checkpoints_mid_merge;
-  }
-  log_->CheckpointSynced(LogPositionOf(snap_.log));
-  return Status::Ok();
-}
-
-Status Db::Close() {
-  if (closed_) return Status::Ok();
-  Status s = broken_;
-  if (s.ok()) {
-    while (!marks_.empty()) s = Rollback();
-    if (s.ok()) s = FlushTree();
-    if (s.ok()) s = Checkpoint();
-    if (s.ok()) {
-      const uint64_t size = std::max<uint64_t>(uint64_t{snap_.nblock} * geom_.blksz, 2 * kMetaPageSize);
-      auto now = db_file_->Size();
-      if (!now.ok()) {
-        s = now.status();
-      } else if (*now > size) {
-        s = db_file_->Truncate(size);
-      }
-    }
-    if (s.ok()) {
-      log_.reset();
-      log_file_.reset();
-      s = env_->Unlink(log_path_);
-      if (s.code() == Code::kNotFound) s = Status::Ok();
-    }
-  }
-  closed_ = true;
-  merge_.reset();
-  log_.reset();
-  log_file_.reset();
-  db_file_.reset();
-  Unregister();
-  return s;
+  return db_->Checkpoint();
 }
 
 }  // namespace lsm

@@ -62,6 +62,10 @@
 namespace lsm {
 
 enum class Safety { kOff = 0, kNormal = 1, kFull = 2 };
+// The names scenario files and the CLI use.
+inline const char* SafetyName(Safety s) {
+  return s == Safety::kOff ? "off" : s == Safety::kNormal ? "normal" : "full";
+}
 
 inline constexpr uint8_t kLogEof = 0x00;
 inline constexpr uint8_t kLogPad1 = 0x01;

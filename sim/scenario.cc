@@ -52,7 +52,6 @@ Status ParseNames(const Json& v, const std::string& field, const Named<E> (&name
 
 }  // namespace
 
-const char* SafetyName(Safety s) { return NameOf(kSafetyNames, s); }
 const char* DistributionName(KeyDistribution k) { return NameOf(kDistributionNames, k); }
 
 namespace {

@@ -56,7 +56,6 @@ const std::vector<Scenario>& BuiltinScenarios();
 Result<Scenario> LoadScenario(const std::string& name_or_path);
 Result<Scenario> ScenarioFromJson(const Json& j);
 
-const char* SafetyName(Safety s);
 const char* DistributionName(KeyDistribution k);
 
 }  // namespace lsm::sim

@@ -1,7 +1,9 @@
 // The whole Db API against a std::map model (RapidCheck stateful testing): puts, erases, range erases,
 // gets, cursor walks and seeks, nested transactions, flush, work, checkpoint, close/reopen and
 // abandon/reopen (recovery from checkpoint + log), with the integrity check after every reopen and as a
-// command of its own. Small pages, blocks, autoflush and free-list limits make every case flush, merge,
+// command of its own. A second connection commits, flushes and holds read transactions in between
+// (snapshot reads; a transaction that saw a stale snapshot may not write), and a cursor held across
+// commands must keep showing its snapshot while the blocks under it are freed. Small pages, blocks, autoflush and free-list limits make every case flush, merge,
 // pause merges across checkpoints, reuse blocks and overflow the free list; the statistics prove it.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
@@ -24,8 +26,15 @@ using Map = std::map<Bytes, Bytes>;
 struct Model {
   Map committed;
   std::vector<Map> open;  // one snapshot per open transaction, innermost last
+  bool writing = false;   // the open transaction has written (holds the write lock)
+  bool stale = false;     // the other connection committed since the open transaction began
+  std::optional<Map> other_snapshot;  // the other connection's read transaction
+  std::optional<Map> held;            // what the held cursor must show
   const Map& view() const { return open.empty() ? committed : open.back(); }
   Map& mutable_view() { return open.empty() ? committed : open.back(); }
+  // A transaction that has not written and saw a stale snapshot may not start writing.
+  bool WriteRefused() const { return !open.empty() && stale && !writing; }
+  void Wrote() { writing = !open.empty(); }
 };
 
 DbStats g_totals;
@@ -46,11 +55,16 @@ struct Sut {
   MemEnv env;
   Options options;
   std::unique_ptr<Db> db;
+  std::unique_ptr<Db> other;  // a second connection to the same database
+  std::unique_ptr<Cursor> held;
 
   void Open() {
     auto d = Db::Open(&env, "test.db", options);
     RC_ASSERT(d.ok());
     db = std::move(d).value();
+    auto o = Db::Open(&env, "test.db", options);
+    RC_ASSERT(o.ok());
+    other = std::move(o).value();
     CheckIntegrity();
   }
   void CheckIntegrity() {
@@ -86,9 +100,15 @@ struct PutMany : Cmd {
     for (int i = 0; i < n; ++i) kvs.emplace_back(*GenKey(), GenValue());
   }
   void apply(Model& m) const override {
+    if (m.WriteRefused()) return;
     for (const auto& [k, v] : kvs) m.mutable_view()[k] = v;
+    m.Wrote();
   }
   void run(const Model& m, Sut& s) const override {
+    if (m.WriteRefused()) {
+      RC_ASSERT(s.db->Put(kvs[0].first, kvs[0].second).code() == Code::kBusy);
+      return;
+    }
     for (const auto& [k, v] : kvs) RC_ASSERT(s.db->Put(k, v).ok());
   }
   void show(std::ostream& os) const override { os << "PutMany(" << kvs.size() << ")"; }
@@ -96,8 +116,14 @@ struct PutMany : Cmd {
 
 struct Erase : Cmd {
   Bytes key = *GenKey();
-  void apply(Model& m) const override { m.mutable_view().erase(key); }
-  void run(const Model& m, Sut& s) const override { RC_ASSERT(s.db->Erase(key).ok()); }
+  void apply(Model& m) const override {
+    if (m.WriteRefused()) return;
+    m.mutable_view().erase(key);
+    m.Wrote();
+  }
+  void run(const Model& m, Sut& s) const override {
+    RC_ASSERT(s.db->Erase(key).code() == (m.WriteRefused() ? Code::kBusy : Code::kOk));
+  }
   void show(std::ostream& os) const override { os << "Erase(" << Show(key) << ")"; }
 };
 
@@ -105,11 +131,15 @@ struct EraseRange : Cmd {
   Bytes start = *GenKey();
   Bytes end = *GenKey();
   void apply(Model& m) const override {
+    if (m.WriteRefused()) return;
+    m.Wrote();
     Map& v = m.mutable_view();
     if (start >= end) return;
     v.erase(v.upper_bound(start), v.lower_bound(end));
   }
-  void run(const Model& m, Sut& s) const override { RC_ASSERT(s.db->EraseRange(start, end).ok()); }
+  void run(const Model& m, Sut& s) const override {
+    RC_ASSERT(s.db->EraseRange(start, end).code() == (m.WriteRefused() ? Code::kBusy : Code::kOk));
+  }
   void show(std::ostream& os) const override { os << "EraseRange(" << Show(start) << ", " << Show(end) << ")"; }
 };
 
@@ -187,7 +217,10 @@ struct Scan : Cmd {
 
 struct Begin : Cmd {
   void checkPreconditions(const Model& m) const override { RC_PRE(m.open.size() < 3); }
-  void apply(Model& m) const override { m.open.push_back(m.view()); }
+  void apply(Model& m) const override {
+    if (m.open.empty()) m.stale = false;
+    m.open.push_back(m.view());
+  }
   void run(const Model& m, Sut& s) const override { RC_ASSERT(s.db->Begin().ok()); }
   void show(std::ostream& os) const override { os << "Begin"; }
 };
@@ -197,7 +230,9 @@ struct Commit : Cmd {
   void apply(Model& m) const override {
     Map top = std::move(m.open.back());
     m.open.pop_back();
-    m.mutable_view() = std::move(top);
+    // A transaction that never wrote commits nothing (its snapshot may be older than the database).
+    if (!m.open.empty() || m.writing) m.mutable_view() = std::move(top);
+    if (m.open.empty()) m.writing = false;
   }
   void run(const Model& m, Sut& s) const override { RC_ASSERT(s.db->Commit().ok()); }
   void show(std::ostream& os) const override { os << "Commit"; }
@@ -205,7 +240,10 @@ struct Commit : Cmd {
 
 struct Rollback : Cmd {
   void checkPreconditions(const Model& m) const override { RC_PRE(!m.open.empty()); }
-  void apply(Model& m) const override { m.open.pop_back(); }
+  void apply(Model& m) const override {
+    m.open.pop_back();
+    if (m.open.empty()) m.writing = false;
+  }
   void run(const Model& m, Sut& s) const override { RC_ASSERT(s.db->Rollback().ok()); }
   void show(std::ostream& os) const override { os << "Rollback"; }
 };
@@ -230,6 +268,85 @@ struct Checkpoint : Cmd {
   void show(std::ostream& os) const override { os << "Checkpoint"; }
 };
 
+// The other connection: writes on their own (kBusy while this one's transaction writes), flushes,
+// and read transactions whose snapshot its gets must keep showing.
+struct OtherPut : Cmd {
+  Bytes key = *GenKey();
+  Bytes value = GenValue();
+  void checkPreconditions(const Model& m) const override { RC_PRE(!m.other_snapshot); }
+  void apply(Model& m) const override {
+    if (m.writing) return;
+    m.committed[key] = value;
+    if (!m.open.empty()) m.stale = true;
+  }
+  void run(const Model& m, Sut& s) const override {
+    RC_ASSERT(s.other->Put(key, value).code() == (m.writing ? Code::kBusy : Code::kOk));
+  }
+  void show(std::ostream& os) const override { os << "OtherPut(" << Show(key) << ")"; }
+};
+
+struct OtherBegin : Cmd {
+  void checkPreconditions(const Model& m) const override { RC_PRE(!m.other_snapshot); }
+  void apply(Model& m) const override { m.other_snapshot = m.committed; }
+  void run(const Model& m, Sut& s) const override { RC_ASSERT(s.other->Begin().ok()); }
+  void show(std::ostream& os) const override { os << "OtherBegin"; }
+};
+
+struct OtherEnd : Cmd {
+  bool commit = *rc::gen::arbitrary<bool>();
+  void checkPreconditions(const Model& m) const override { RC_PRE(bool(m.other_snapshot)); }
+  void apply(Model& m) const override { m.other_snapshot.reset(); }
+  void run(const Model& m, Sut& s) const override {
+    RC_ASSERT((commit ? s.other->Commit() : s.other->Rollback()).ok());
+  }
+  void show(std::ostream& os) const override { os << (commit ? "OtherCommit" : "OtherRollback"); }
+};
+
+struct OtherGet : Cmd {
+  Bytes key = *GenKey();
+  void run(const Model& m, Sut& s) const override {
+    const Map& v = m.other_snapshot ? *m.other_snapshot : m.committed;
+    auto got = s.other->Get(key);
+    RC_ASSERT(got.ok());
+    auto it = v.find(key);
+    RC_ASSERT(got->has_value() == (it != v.end()));
+    if (it != v.end()) RC_ASSERT(**got == it->second);
+  }
+  void show(std::ostream& os) const override { os << "OtherGet(" << Show(key) << ")"; }
+};
+
+struct OtherFlush : Cmd {
+  void checkPreconditions(const Model& m) const override { RC_PRE(!m.other_snapshot); }
+  void run(const Model& m, Sut& s) const override { RC_ASSERT(s.other->Flush().ok()); }
+  void show(std::ostream& os) const override { os << "OtherFlush"; }
+};
+
+// A cursor made now and read in full later: it must still show the state it was made on.
+struct HoldCursor : Cmd {
+  void apply(Model& m) const override { m.held = m.view(); }
+  void run(const Model& m, Sut& s) const override {
+    auto c = s.db->NewCursor();
+    RC_ASSERT(c.ok());
+    s.held = std::move(c).value();
+  }
+  void show(std::ostream& os) const override { os << "HoldCursor"; }
+};
+
+struct ReadHeldCursor : Cmd {
+  void checkPreconditions(const Model& m) const override { RC_PRE(bool(m.held)); }
+  void apply(Model& m) const override { m.held.reset(); }
+  void run(const Model& m, Sut& s) const override {
+    Map seen;
+    RC_ASSERT(s.held->First().ok());
+    for (; s.held->Valid(); RC_ASSERT(s.held->Next().ok())) {
+      seen[Bytes(s.held->key().begin(), s.held->key().end())] = Bytes(s.held->value().begin(), s.held->value().end());
+    }
+    RC_ASSERT(seen == *m.held);
+    s.held.reset();
+  }
+  void show(std::ostream& os) const override { os << "ReadHeldCursor"; }
+};
+
 struct CheckIntegrity : Cmd {
   void run(const Model& m, Sut& s) const override { s.CheckIntegrity(); }
   void show(std::ostream& os) const override { os << "Check"; }
@@ -239,12 +356,20 @@ struct CheckIntegrity : Cmd {
 // every write, so every commit must come back), then reopen.
 struct Reopen : Cmd {
   bool clean = *rc::gen::arbitrary<bool>();
-  void apply(Model& m) const override { m.open.clear(); }
+  void apply(Model& m) const override {
+    m.open.clear();
+    m.writing = false;
+    m.other_snapshot.reset();
+    m.held.reset();
+  }
   void run(const Model& m, Sut& s) const override {
     Accumulate(s.db->stats());
+    s.held.reset();
     if (clean) {
-      RC_ASSERT(s.db->Close().ok());
+      RC_ASSERT(s.other->Close().ok());
+      RC_ASSERT(s.db->Close().ok());  // the last connection cleans up
     }
+    s.other.reset();
     s.db.reset();
     s.Open();
     // Everything committed is back.
@@ -276,7 +401,9 @@ TEST(DbStatefulTest, MatchesAMapModelAcrossFlushesMergesAndReopens) {
     Model model;
     rc::state::check(model, sut,
                      rc::state::gen::execOneOfWithArgs<PutMany, Erase, EraseRange, Get, Scan, Begin, Commit,
-                                                       Rollback, Flush, Work, Checkpoint, CheckIntegrity, Reopen>());
+                                                       Rollback, Flush, Work, Checkpoint, CheckIntegrity, Reopen,
+                                                       OtherPut, OtherBegin, OtherEnd, OtherGet, OtherFlush,
+                                                       HoldCursor, ReadHeldCursor>());
     Accumulate(sut.db->stats());
   }));
   std::cout << "totals: " << g_totals.flushes << " flushes, " << g_totals.merges << " merges, "
