@@ -112,11 +112,21 @@ class Decoder {
 
   Result<Checkpoint, CheckpointError> Run() {
     if (!Header() || !Levels() || !Redirects() || !Freelist()) return p_.error();
-    if (p_.pos() != nckpt_ - 2) {
-      p_.set_scope("");
-      p_.Fail(Kind::kTrailingWords, "nckpt", p_.pos(),
+    p_.set_scope("");
+    const uint32_t trailer = p_.pos();
+    uint32_t tag = 0;
+    if (nckpt_ - 2 - trailer == 2 && p_.Take32("user_version_tag", &tag) && tag == kUserVersionTag) {
+      if (!p_.Take32("user_version", &c_.user_version)) return p_.error();
+      if (c_.user_version == 0) {
+        p_.Fail(Kind::kBadValue, "user_version", trailer + 1, "a user version of 0 is never stored");
+        return p_.error();
+      }
+      return std::move(c_);
+    }
+    if (trailer != nckpt_ - 2) {
+      p_.Fail(Kind::kTrailingWords, "nckpt", trailer,
               absl::StrFormat("%u words between the free list and the checksum belong to no field",
-                              nckpt_ - 2 - p_.pos()));
+                              nckpt_ - 2 - trailer));
       return p_.error();
     }
     return std::move(c_);
@@ -376,6 +386,7 @@ size_t CheckpointWords(const Checkpoint& c) {
   }
   n += 1 + 2 * c.redirects.size();
   n += 1 + 3 * c.freelist.size();
+  if (c.user_version != 0) n += 2;
   return n + 2;
 }
 
@@ -441,6 +452,10 @@ Result<Bytes> EncodeCheckpoint(const Checkpoint& c) {
   for (const FreeEntry& e : c.freelist) {
     w.push_back(e.block);
     put64(uint64_t(e.id));
+  }
+  if (c.user_version != 0) {
+    w.push_back(kUserVersionTag);
+    w.push_back(c.user_version);
   }
   auto [c1, c2] = CheckpointChecksum(w.data(), w.size());
   w.push_back(c1);

@@ -24,7 +24,13 @@
 //                               current pointer (64-bit)
 //   then nredirect (<= 16) and nredirect x (from block, to block)
 //   then nfree (<= 24) and nfree x (block, id 64-bit); id -1 marks a delete entry
+//   then, only when the user version is not 0 (lsmsim extension): kUserVersionTag, user version
 //   then the checksum: 2 words (see CheckpointChecksum)
+//
+// The user version. The seed keeps it only in shared memory, so it is lost at every restart (its
+// defect B12). lsmsim stores it in a 2-word trailer that the seed's reader never looks at (it reads
+// fields in order and uses nckpt only to find the checksum); a blob without a user version is
+// byte-identical with the seed's.
 //
 // Segments chain blocks, so a segment's first page may sit in a later block than its last page; only a
 // segment inside a single block has first <= last (and then size == last - first + 1).
@@ -33,7 +39,7 @@
 // segments and I inputs is 17 + 8R + 3I words (I <= R + 1). The engine bounds the level records by
 // "rhs units" (an idle level is 1 unit, a merging level max(R, 2)), at most 40; the worst case per unit
 // is a merging level with R = 2 (21 words per unit). With 16 redirects and 24 free-list entries the
-// largest blob is 21 + 40*21 + 33 + 73 + 2 = 969 words. engine/tests/checkpoint_budget_test.cc
+// largest blob is 21 + 40*21 + 33 + 73 + 2 + 2 = 971 words (with the user-version trailer). engine/tests/checkpoint_budget_test.cc
 // recomputes this from encode() so that a wider field cannot silently break the budget again (the seed
 // notes it broke once when page numbers grew to 64 bits). Free blocks beyond the 24 in the blob live in
 // the LSM itself as system records.
@@ -65,6 +71,8 @@ inline constexpr uint32_t kMinCheckpointWords = kCheckpointFixedWords + 2 + 2;
 inline constexpr uint32_t kMaxRhsUnits = 40;
 inline constexpr uint32_t kMaxBlockRedirects = 16;
 inline constexpr uint32_t kMaxFreelistEntries = 24;
+
+inline constexpr uint32_t kUserVersionTag = 0x55564552;  // "UVER"
 
 inline constexpr uint32_t kCompressionEmpty = 0;
 inline constexpr uint32_t kCompressionNone = 1;
@@ -143,6 +151,7 @@ struct Checkpoint {
   std::vector<Level> levels;  // newest first
   std::vector<BlockRedirect> redirects;
   std::vector<FreeEntry> freelist;
+  uint32_t user_version = 0;  // lsmsim extension (see above)
   bool operator==(const Checkpoint&) const = default;
 
   // The blob recovery synthesises when neither meta page is valid.

@@ -232,6 +232,7 @@ Status Database::Recover() {
   if (options_.cache_kb > 0) {
     db_file_ = std::make_unique<CachedFile>(std::move(db_file_), geom_.pgsz, size_t{options_.cache_kb} * 1024);
   }
+  user_version_ = snap_.user_version;
   auto used = ValidateSnapshot();
   if (!used.ok()) return used.status();
   LSM_RETURN_IF_ERROR(LoadFreeList(snap_.freelist, *used));
@@ -241,8 +242,7 @@ Status Database::Recover() {
   if (!log.ok()) return log.status();
   log_file_ = std::move(log).value();
   auto rec = RecoverLog(log_file_.get(), LogPositionOf(snap_.log), [&](const LogOp& op) {
-    ApplyTo(tree_.get(), op.kind, op.key, op.value);
-    return Status::Ok();
+    return ApplyCommitted(op.kind, op.key, op.value);
   });
   if (!rec.ok()) return rec.status();
   // A log deleted at close and recreated: replay started over at offset 0 (the checkpoint on disk
@@ -348,11 +348,11 @@ Status Database::AllLevelSources(const lsm::Checkpoint& snap, std::vector<std::u
 
 ReadView Database::OpenView() {
   if (!published_) published_ = std::make_shared<const lsm::Checkpoint>(snap_);
-  return ReadView{tree_, published_, commit_seq_, readers_.insert(published_->id)};
+  return ReadView{tree_, published_, commit_seq_, user_version_, readers_.insert(published_->id)};
 }
 
 ReadView Database::CopyView(const ReadView& v) {
-  return ReadView{v.tree, v.snap, v.commit_seq, readers_.insert(v.snap->id)};
+  return ReadView{v.tree, v.snap, v.commit_seq, v.user_version, readers_.insert(v.snap->id)};
 }
 
 void Database::CloseView(ReadView& v) {
@@ -450,8 +450,7 @@ Status Database::Commit(std::span<const LogOp> ops) {
       return s;
     }
   }
-  Tree& tree = MutableTree();
-  for (const LogOp& op : ops) ApplyTo(&tree, op.kind, op.key, op.value);
+  for (const LogOp& op : ops) LSM_RETURN_IF_ERROR(ApplyCommitted(op.kind, op.key, op.value));
   ++commit_seq_;
   ++stats_.commits;
   return Status::Ok();
@@ -467,7 +466,7 @@ Status Database::Commit(LogOp::Kind kind, ByteView key, ByteView value) {
       return s;
     }
   }
-  ApplyTo(&MutableTree(), kind, key, value);
+  LSM_RETURN_IF_ERROR(ApplyCommitted(kind, key, value));
   ++commit_seq_;
   ++stats_.commits;
   return Status::Ok();
@@ -490,6 +489,20 @@ Status Database::AfterCommit(const Options& conn) {
   return Status::Ok();
 }
 
+Status Database::ApplyCommitted(LogOp::Kind kind, ByteView key, ByteView value) {
+  if (kind != LogOp::kUserVersion) {
+    ApplyTo(&MutableTree(), kind, key, value);
+    return Status::Ok();
+  }
+  // Only a foreign writer makes this (the commit's checksum matched).
+  if (!key.empty() || value.size() != 4) {
+    return Status::Corrupt(absl::StrFormat("%s: user-version log record with a %u-byte key and a %u-byte value",
+                                           log_path_, key.size(), value.size()));
+  }
+  user_version_ = LoadBe32(value.data());
+  return Status::Ok();
+}
+
 void Database::ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView value) {
   switch (kind) {
     case LogOp::kPut:
@@ -500,6 +513,8 @@ void Database::ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView valu
       break;
     case LogOp::kDeleteRange:
       tree->EraseRange(key, value);
+      break;
+    case LogOp::kUserVersion:
       break;
   }
 }
@@ -570,7 +585,7 @@ Status Database::WriteTopLevel(std::vector<std::unique_ptr<RecordCursor>> source
 }
 
 Status Database::FlushTree() {
-  if (tree_->empty()) return Status::Ok();
+  if (tree_->empty() && snap_.user_version == user_version_) return Status::Ok();
   LSM_RETURN_IF_ERROR(Fail(MakeRoomForLevel()));
   const bool carry = free_.Delta().size() > options_.max_freelist / 2;
   std::vector<std::unique_ptr<RecordCursor>> sources;
@@ -581,6 +596,7 @@ Status Database::FlushTree() {
   // bit changes the pointer even when the log did not move (logging off).
   const LogPosition pos = log_->position();
   snap_.log = LogPointer{(pos.offset << 1) | ((snap_.log.offset & 1) ^ 1), pos.cksum0, pos.cksum1};
+  snap_.user_version = user_version_;
   tree_ = std::make_shared<Tree>();  // views may still hold the old one
   ++stats_.flushes;
   Published(pages);

@@ -34,6 +34,7 @@ struct ReadView {
   std::shared_ptr<const Tree> tree;
   std::shared_ptr<const lsm::Checkpoint> snap;  // levels and redirects (the rest is not read)
   uint64_t commit_seq = 0;                 // commits the database had made
+  uint32_t user_version = 0;
   std::multiset<uint64_t>::iterator pin;   // in Database::readers_
 };
 
@@ -51,6 +52,7 @@ class Database {
   const lsm::Checkpoint& snapshot() const { return snap_; }
   const std::map<uint32_t, int64_t>& free_blocks() const { return free_.entries(); }
   uint64_t commit_seq() const { return commit_seq_; }
+  uint32_t user_version() const { return user_version_; }
 
   // kMisuse once closed; the write failure that broke the database, if any.
   Status Usable() const;
@@ -73,9 +75,11 @@ class Database {
   // The value of `key` in `overlay` (if any) over the current committed state, or over `view`.
   Result<std::optional<Bytes>> Get(ByteView key, const Tree* overlay, const ReadView* view);
 
-  // Commits: logs the ops (unless use_log is off) and applies them to the committed tree.
+  // Commits: logs the ops (unless use_log is off) and applies them to the committed tree (a user
+  // version to user_version_).
   Status Commit(std::span<const LogOp> ops);
   Status Commit(LogOp::Kind kind, ByteView key, ByteView value);
+  // A tree op to `tree`; a user version is not one (ignored).
   static void ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView value);
   // A connection's commit is done: autoflush, autowork and autocheckpoint by its options.
   Status AfterCommit(const Options& conn);
@@ -98,6 +102,7 @@ class Database {
   Status LoadFreeList(const std::vector<FreeEntry>& delta, const std::map<uint32_t, size_t>& used);
   Result<std::map<uint32_t, size_t>> ValidateSnapshot() const;
   Tree& MutableTree();
+  Status ApplyCommitted(LogOp::Kind kind, ByteView key, ByteView value);
 
   // Sources of level `li` of `snap`, newest first (a merging level: its output below the split key,
   // its inputs from it up).
@@ -151,6 +156,7 @@ class Database {
   std::unique_ptr<MergeJob> merge_;    // the merge in progress, if this process has been running it
   std::shared_ptr<Tree> tree_ = std::make_shared<Tree>();  // committed data not yet in a level
   uint64_t commit_seq_ = 0;
+  uint32_t user_version_ = 0;          // committed; the snapshot's copy moves with its log pointer
   std::multiset<uint64_t> readers_;    // snapshot ids of open views
   int connections_ = 0;
   const void* writer_ = nullptr;

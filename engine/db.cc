@@ -261,6 +261,22 @@ Status Db::Write(LogOp::Kind kind, ByteView key, ByteView value) {
 }
 
 Status Db::Put(ByteView key, ByteView value) { return Write(LogOp::kPut, key, value); }
+
+Status Db::SetUserVersion(uint32_t version) {
+  uint8_t be[4];
+  StoreBe32(be, version);
+  return Write(LogOp::kUserVersion, {}, ByteView(be, 4));
+}
+
+Result<uint32_t> Db::UserVersion() {
+  std::lock_guard<std::mutex> lock(db_->mutex());
+  LSM_RETURN_IF_ERROR(Usable());
+  if (marks_.empty()) return db_->user_version();
+  for (auto op = pending_.rbegin(); op != pending_.rend(); ++op) {
+    if (op->kind == LogOp::kUserVersion) return LoadBe32(op->value.data());
+  }
+  return view_->user_version;
+}
 Status Db::Erase(ByteView key) { return Write(LogOp::kDelete, key, {}); }
 Status Db::EraseRange(ByteView start, ByteView end) { return Write(LogOp::kDeleteRange, start, end); }
 

@@ -139,6 +139,11 @@ class Db {
   Status EraseRange(ByteView start, ByteView end);
   // The value, or nullopt when absent.
   Result<std::optional<Bytes>> Get(ByteView key);
+
+  // An application's number for its schema (the seed's lsm_set_user_version), 0 in a new database.
+  // Setting it is a write like Put, and as durable (logged and checkpointed, unlike the seed's).
+  Status SetUserVersion(uint32_t version);
+  Result<uint32_t> UserVersion();
   Result<std::unique_ptr<Cursor>> NewCursor();
 
   // Writes the committed tree to a new top level (no checkpoint). kMisuse inside a transaction.

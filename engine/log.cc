@@ -180,7 +180,9 @@ Result<LogRecovery> ScanLog(File* log, uint64_t file_size, LogPosition start, in
       case kLogDelete:
       case kLogDelete | kLogWithChecksum:
       case kLogDeleteRange:
-      case kLogDeleteRange | kLogWithChecksum: {
+      case kLogDeleteRange | kLogWithChecksum:
+      case kLogUserVersion:
+      case kLogUserVersion | kLogWithChecksum: {
         uint8_t base = type & uint8_t(~kLogWithChecksum);
         uint64_t nkey = 0;
         uint64_t nval = 0;
@@ -197,7 +199,10 @@ Result<LogRecovery> ScanLog(File* log, uint64_t file_size, LogPosition start, in
           return stop(LogStop::kPastEndOfFile, at);
         }
         LogOp op;
-        op.kind = base == kLogWrite ? LogOp::kPut : base == kLogDelete ? LogOp::kDelete : LogOp::kDeleteRange;
+        op.kind = base == kLogWrite    ? LogOp::kPut
+                  : base == kLogDelete ? LogOp::kDelete
+                  : base == kLogDeleteRange ? LogOp::kDeleteRange
+                                            : LogOp::kUserVersion;
         LSM_RETURN_IF_ERROR(r.Blob(nkey, &op.key));
         LSM_RETURN_IF_ERROR(r.Blob(nval, &op.value));
         pending.push_back(std::move(op));
@@ -399,9 +404,10 @@ Status LogWriter::Append(LogOp::Kind kind, ByteView key, ByteView value) {
   if (!open_) LSM_RETURN_IF_ERROR(Begin());
   if (!error_.ok()) return error_;
 
-  uint8_t type = kind == LogOp::kPut      ? kLogWrite
-                 : kind == LogOp::kDelete ? kLogDelete
-                                          : kLogDeleteRange;
+  uint8_t type = kind == LogOp::kPut           ? kLogWrite
+                 : kind == LogOp::kDelete      ? kLogDelete
+                 : kind == LogOp::kDeleteRange ? kLogDeleteRange
+                                               : kLogUserVersion;
   bool has_value = type != kLogDelete;
   size_t nreq = 1 + VarintLength(key.size()) + 8 + key.size();
   if (has_value) nreq += VarintLength(value.size()) + value.size();

@@ -14,12 +14,15 @@
 //   0x09  DELETE+CKSUM   varint nKey, 8-byte checksum, key
 //   0x0A  DRANGE         varint nKey1, varint nKey2, key1, key2         (lsmsim extension)
 //   0x0B  DRANGE+CKSUM   varint nKey1, varint nKey2, 8-byte checksum, key1, key2
+//   0x0C  USERVERSION    varint 0, varint 4, user version (u32 big-endian)   (lsmsim extension)
+//   0x0D  USERVERSION+CKSUM  varint 0, varint 4, 8-byte checksum, user version
 //
 // Range deletes. The seed never logs lsm_delete_range (a defect: a crash loses them). lsmsim logs
 // them as DRANGE records, laid out like WRITE (the later SQLite lsm1 uses the same bytes). The seed's
 // reader stops at an unknown type, so a log holding a DRANGE is fully readable only by lsmsim: the
 // seed would replay the transactions before it and drop the rest, never apply garbage. A log without
-// range deletes is byte-identical with the seed's.
+// range deletes is byte-identical with the seed's. Likewise USERVERSION: the seed keeps the user version
+// only in shared memory (lost at every restart); lsmsim logs it and checkpoints it (checkpoint.h).
 //
 // Checksum. A running pair (s0, s1), seeded from the checkpoint's log pointer, never restarted (it
 // continues across transactions, jumps and wraps). Bytes are taken as little-endian u32 pairs
@@ -75,7 +78,8 @@ inline constexpr uint8_t kLogJump = 0x04;
 inline constexpr uint8_t kLogWrite = 0x06;
 inline constexpr uint8_t kLogDelete = 0x08;
 inline constexpr uint8_t kLogDeleteRange = 0x0A;
-inline constexpr uint8_t kLogWithChecksum = 0x01;  // OR-ed into WRITE, DELETE, DRANGE
+inline constexpr uint8_t kLogUserVersion = 0x0C;
+inline constexpr uint8_t kLogWithChecksum = 0x01;  // OR-ed into WRITE, DELETE, DRANGE, USERVERSION
 inline constexpr uint8_t kLogPadFiller = 0x2B;     // filler of the PAD2 records before a FULL commit
 
 inline constexpr size_t kLogMaxUnverified = 32 * 1024;  // LSM_CKSUM_MAXDATA
@@ -83,10 +87,11 @@ inline constexpr uint64_t kLogWrapOffset = 128 * 1024;  // LSM_MIN_LOGWRAP
 inline constexpr size_t kLogReadSize = 512;             // the seed reader's buffer refill size
 
 struct LogOp {
-  enum Kind { kPut, kDelete, kDeleteRange };
+  enum Kind { kPut, kDelete, kDeleteRange, kUserVersion };
   Kind kind = kPut;
-  Bytes key;    // kDeleteRange: the start key (exclusive, as lsm_delete_range)
-  Bytes value;  // kPut: the value; kDeleteRange: the end key (exclusive); kDelete: empty
+  Bytes key;    // kDeleteRange: the start key (exclusive, as lsm_delete_range); kUserVersion: empty
+  Bytes value;  // kPut: the value; kDeleteRange: the end key (exclusive); kDelete: empty;
+                // kUserVersion: 4 bytes, big-endian
   bool operator==(const LogOp&) const = default;
 };
 

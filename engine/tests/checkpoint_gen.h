@@ -97,6 +97,7 @@ inline rc::Gen<Checkpoint> GenCheckpoint(size_t max_words = kMaxCheckpointWords)
       c.freelist.push_back({b, id});
     }
 
+    c.user_version = *rc::gen::weightedOneOf<uint32_t>({{3, rc::gen::just(uint32_t{0})}, {1, rc::gen::arbitrary<uint32_t>()}});
     size_t nlevel = *rc::gen::inRange<size_t>(0, 40);
     for (size_t i = 0; i < nlevel; ++i) {
       Level level;

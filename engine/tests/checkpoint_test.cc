@@ -163,6 +163,33 @@ TEST(CheckpointTest, RejectsTrailingWords) {
   EXPECT_EQ(r.error().kind, Kind::kTrailingWords);
 }
 
+// lsmsim's extension: a 2-word trailer, present only for a user version other than 0.
+TEST(CheckpointTest, TheUserVersionTrailerRoundTripsAndAnythingElseThereIsRejected) {
+  Checkpoint c = OneLevel();
+  const size_t plain = EncodeCheckpoint(c)->size();
+  c.user_version = 7;
+  Bytes blob = *EncodeCheckpoint(c);
+  EXPECT_EQ(blob.size(), plain + 8);
+  EXPECT_EQ(LoadBe32(blob.data() + blob.size() - 16), kUserVersionTag);
+  auto r = DecodeCheckpoint(blob);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(*r, c);
+
+  Bytes zero = blob;
+  StoreBe32(zero.data() + zero.size() - 12, 0);  // a stored 0 is never written
+  Resign(zero);
+  r = DecodeCheckpoint(zero);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().field, "user_version");
+
+  Bytes other = blob;
+  StoreBe32(other.data() + other.size() - 16, kUserVersionTag ^ 1);
+  Resign(other);
+  r = DecodeCheckpoint(other);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, Kind::kTrailingWords);
+}
+
 TEST(CheckpointTest, RejectsPagesOutsideTheFileAndInconsistentSegments) {
   struct Case {
     Segment seg;

@@ -30,7 +30,10 @@ struct Model {
   bool stale = false;     // the other connection committed since the open transaction began
   std::optional<Map> other_snapshot;  // the other connection's read transaction
   std::optional<Map> held;            // what the held cursor must show
+  uint32_t user_version = 0;          // committed
+  std::vector<uint32_t> open_user_version;  // per open transaction, like `open`
   const Map& view() const { return open.empty() ? committed : open.back(); }
+  uint32_t& view_user_version() { return open.empty() ? user_version : open_user_version.back(); }
   Map& mutable_view() { return open.empty() ? committed : open.back(); }
   // A transaction that has not written and saw a stale snapshot may not start writing.
   bool WriteRefused() const { return !open.empty() && stale && !writing; }
@@ -219,6 +222,7 @@ struct Begin : Cmd {
   void checkPreconditions(const Model& m) const override { RC_PRE(m.open.size() < 3); }
   void apply(Model& m) const override {
     if (m.open.empty()) m.stale = false;
+    m.open_user_version.push_back(m.view_user_version());
     m.open.push_back(m.view());
   }
   void run(const Model& m, Sut& s) const override { RC_ASSERT(s.db->Begin().ok()); }
@@ -229,9 +233,14 @@ struct Commit : Cmd {
   void checkPreconditions(const Model& m) const override { RC_PRE(!m.open.empty()); }
   void apply(Model& m) const override {
     Map top = std::move(m.open.back());
+    const uint32_t top_user_version = m.open_user_version.back();
     m.open.pop_back();
+    m.open_user_version.pop_back();
     // A transaction that never wrote commits nothing (its snapshot may be older than the database).
-    if (!m.open.empty() || m.writing) m.mutable_view() = std::move(top);
+    if (!m.open.empty() || m.writing) {
+      m.mutable_view() = std::move(top);
+      m.view_user_version() = top_user_version;
+    }
     if (m.open.empty()) m.writing = false;
   }
   void run(const Model& m, Sut& s) const override { RC_ASSERT(s.db->Commit().ok()); }
@@ -242,6 +251,7 @@ struct Rollback : Cmd {
   void checkPreconditions(const Model& m) const override { RC_PRE(!m.open.empty()); }
   void apply(Model& m) const override {
     m.open.pop_back();
+    m.open_user_version.pop_back();
     if (m.open.empty()) m.writing = false;
   }
   void run(const Model& m, Sut& s) const override { RC_ASSERT(s.db->Rollback().ok()); }
@@ -347,6 +357,30 @@ struct ReadHeldCursor : Cmd {
   void show(std::ostream& os) const override { os << "ReadHeldCursor"; }
 };
 
+// The user version: a write like a put, read back (durable across reopens: Reopen re-checks it).
+struct SetUserVersion : Cmd {
+  uint32_t version = *rc::gen::inRange<uint32_t>(0, 4);
+  void apply(Model& m) const override {
+    if (m.WriteRefused()) return;
+    m.view_user_version() = version;
+    m.Wrote();
+  }
+  void run(const Model& m, Sut& s) const override {
+    RC_ASSERT(s.db->SetUserVersion(version).code() == (m.WriteRefused() ? Code::kBusy : Code::kOk));
+  }
+  void show(std::ostream& os) const override { os << "SetUserVersion(" << version << ")"; }
+};
+
+struct GetUserVersion : Cmd {
+  void run(const Model& m, Sut& s) const override {
+    Model copy = m;
+    auto v = s.db->UserVersion();
+    RC_ASSERT(v.ok());
+    RC_ASSERT(*v == copy.view_user_version());
+  }
+  void show(std::ostream& os) const override { os << "GetUserVersion"; }
+};
+
 struct CheckIntegrity : Cmd {
   void run(const Model& m, Sut& s) const override { s.CheckIntegrity(); }
   void show(std::ostream& os) const override { os << "Check"; }
@@ -358,6 +392,7 @@ struct Reopen : Cmd {
   bool clean = *rc::gen::arbitrary<bool>();
   void apply(Model& m) const override {
     m.open.clear();
+    m.open_user_version.clear();
     m.writing = false;
     m.other_snapshot.reset();
     m.held.reset();
@@ -383,6 +418,7 @@ struct Reopen : Cmd {
       RC_ASSERT((*c)->Next().ok());
     }
     RC_ASSERT(!(*c)->Valid());
+    RC_ASSERT(s.db->UserVersion().value() == m.user_version);
   }
   void show(std::ostream& os) const override { os << (clean ? "CloseReopen" : "AbandonReopen"); }
 };
@@ -403,7 +439,7 @@ TEST(DbStatefulTest, MatchesAMapModelAcrossFlushesMergesAndReopens) {
                      rc::state::gen::execOneOfWithArgs<PutMany, Erase, EraseRange, Get, Scan, Begin, Commit,
                                                        Rollback, Flush, Work, Checkpoint, CheckIntegrity, Reopen,
                                                        OtherPut, OtherBegin, OtherEnd, OtherGet, OtherFlush,
-                                                       HoldCursor, ReadHeldCursor>());
+                                                       HoldCursor, ReadHeldCursor, SetUserVersion, GetUserVersion>());
     Accumulate(sut.db->stats());
   }));
   std::cout << "totals: " << g_totals.flushes << " flushes, " << g_totals.merges << " merges, "

@@ -253,6 +253,45 @@ TEST(DbTest, MergingEverythingEndsEvenWhenEveryMergeSpillsTheFreeList) {
   ExpectHealthy(*db);
 }
 
+// The seed loses the user version at every restart (B12); here it survives like a committed Put:
+// through the log after an abandon, through the checkpoint once the log is gone.
+TEST(DbTest, TheUserVersionIsDurable) {
+  MemEnv env;
+  auto db = OpenOk(env);
+  EXPECT_EQ(db->UserVersion().value(), 0u);
+  ASSERT_TRUE(db->SetUserVersion(42).ok());
+  db.reset();  // abandoned: the log brings it back
+  db = OpenOk(env);
+  EXPECT_EQ(db->UserVersion().value(), 42u);
+  EXPECT_EQ(db->stats().log_replayed_commits, 1u);
+  ASSERT_TRUE(db->Close().ok());  // flush and checkpoint, log deleted
+  EXPECT_FALSE(*env.Exists("g.db-log"));
+  db = OpenOk(env);
+  EXPECT_EQ(db->UserVersion().value(), 42u);
+  EXPECT_EQ(db->snapshot().user_version, 42u);
+
+  // Inside transactions: visible to the transaction at once, gone with its rollback.
+  ASSERT_TRUE(db->Begin().ok());
+  ASSERT_TRUE(db->SetUserVersion(43).ok());
+  ASSERT_TRUE(db->Begin().ok());
+  ASSERT_TRUE(db->SetUserVersion(44).ok());
+  EXPECT_EQ(db->UserVersion().value(), 44u);
+  ASSERT_TRUE(db->Rollback().ok());
+  EXPECT_EQ(db->UserVersion().value(), 43u);
+  ASSERT_TRUE(db->Commit().ok());
+  EXPECT_EQ(db->UserVersion().value(), 43u);
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(db->Checkpoint().ok());
+  db.reset();
+  db = OpenOk(env);
+  EXPECT_EQ(db->UserVersion().value(), 43u);
+  EXPECT_EQ(db->stats().log_replayed_commits, 0u);  // from the checkpoint this time
+  ASSERT_TRUE(db->SetUserVersion(0).ok());
+  ASSERT_TRUE(db->Close().ok());
+  db = OpenOk(env);
+  EXPECT_EQ(db->UserVersion().value(), 0u);
+}
+
 TEST(DbTest, ForeignAndBadInputsGetClearErrors) {
   MemEnv env;
   Bytes sqlite(16384, 0);

@@ -153,6 +153,19 @@ TEST(LogTest, DeleteRangeIsLoggedAndReplayed) {
   EXPECT_EQ(rec.ops, std::vector<LogOp>{range});
 }
 
+TEST(LogTest, UserVersionIsLoggedAndReplayed) {
+  MemEnv env;
+  auto f = OpenFile(env, "log");
+  LogWriter w(f.get(), LogRecovery::Empty(kEmptyStart), Safety::kNormal);
+  LogOp uv{LogOp::kUserVersion, {}, {0, 0, 1, 2}};
+  ASSERT_TRUE(w.Append(uv).ok());
+  ASSERT_TRUE(w.Commit().ok());
+  Bytes log = *env.Contents("log");
+  EXPECT_EQ(Bytes(log.begin(), log.begin() + 7), (Bytes{0x0C, 0, 4, 0, 0, 1, 2}));
+  auto rec = Recover(f.get(), kEmptyStart);
+  EXPECT_EQ(rec.ops, std::vector<LogOp>{uv});
+}
+
 TEST(LogTest, RollbackDropsTheTransaction) {
   MemEnv env;
   auto f = OpenFile(env, "log");
@@ -355,7 +368,7 @@ rc::Gen<GenTxn> GenTransaction() {
       rc::gen::set(&GenTxn::ops,
                    rc::gen::mapcat(rc::gen::inRange<size_t>(0, 8), [](size_t n) {
                      return rc::gen::container<std::vector<std::tuple<int, size_t, size_t>>>(
-                         n, rc::gen::tuple(rc::gen::inRange(0, 10), rc::gen::inRange<size_t>(0, 3001),
+                         n, rc::gen::tuple(rc::gen::inRange(0, 11), rc::gen::inRange<size_t>(0, 3001),
                                            rc::gen::inRange<size_t>(0, 3001)));
                    })),
       rc::gen::set(&GenTxn::rollback, rc::gen::weightedElement<bool>({{1, true}, {9, false}})),
@@ -366,7 +379,11 @@ rc::Gen<GenTxn> GenTransaction() {
 LogOp MakeOp(std::mt19937_64& rng, const std::tuple<int, size_t, size_t>& g) {
   auto [kind, nkey, nval] = g;
   LogOp op;
-  op.kind = kind < 7 ? LogOp::kPut : kind < 9 ? LogOp::kDelete : LogOp::kDeleteRange;
+  op.kind = kind < 7 ? LogOp::kPut : kind < 9 ? LogOp::kDelete : kind < 10 ? LogOp::kDeleteRange : LogOp::kUserVersion;
+  if (op.kind == LogOp::kUserVersion) {
+    op.value = RandomBytes(rng, 4);
+    return op;
+  }
   op.key = RandomBytes(rng, nkey);
   if (op.kind != LogOp::kDelete) op.value = RandomBytes(rng, nval);
   return op;
