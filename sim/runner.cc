@@ -80,13 +80,22 @@ class SeedRun {
     r_.freelist_overflows += st.freelist_overflows;
   }
 
+  // Two connections to the database: the first recovers, the second joins it (no Env call, so the
+  // seed's trace is the same as with one).
   Status OpenDb() {
     Env* env = mode_ == RunOptions::Mode::kMemEnv ? static_cast<Env*>(&mem_env_) : &env_;
     auto db = Db::Open(env, kDbPath, options_);
     if (!db.ok()) return db.status();
     db_ = std::move(db).value();
+    auto other = Db::Open(env, kDbPath, options_);
+    if (!other.ok()) return Fail("a second connection could not join: " + other.status().ToString());
+    other_ = std::move(other).value();
     return Status::Ok();
   }
+
+  // The connection an operation runs on: inside a transaction the one holding it; otherwise every
+  // other operation goes through the second connection (no decision drawn, so streams stay the same).
+  Db& Connection() { return oracle_.depth() == 0 && r_.ops % 2 == 1 ? *other_ : *db_; }
 
   Result<Oracle::Map> Dump() {
     Oracle::Map out;
@@ -143,9 +152,10 @@ class SeedRun {
     } else {
       oracle_.Apply(log);
     }
-    Status s = op.kind == Op::kPut     ? db_->Put(op.key, op.value)
-               : op.kind == Op::kErase ? db_->Erase(op.key)
-                                       : db_->EraseRange(op.key, op.key2);
+    Db& db = Connection();
+    Status s = op.kind == Op::kPut     ? db.Put(op.key, op.value)
+               : op.kind == Op::kErase ? db.Erase(op.key)
+                                       : db.EraseRange(op.key, op.key2);
     if (single) {
       if (s.ok()) {
         oracle_.Acknowledged();
@@ -157,7 +167,7 @@ class SeedRun {
   }
 
   Status Get(const Op& op) {
-    auto got = db_->Get(op.key);
+    auto got = Connection().Get(op.key);
     if (unjudged_) return Status::Ok();
     if (!got.ok()) return Expect(got.status(), op.Describe());
     auto it = oracle_.view().find(op.key);
@@ -172,7 +182,7 @@ class SeedRun {
 
   Status Scan(const Op& op) {
     const Oracle::Map& v = oracle_.view();
-    auto c = db_->NewCursor();
+    auto c = Connection().NewCursor();
     if (!c.ok()) return Expect(c.status(), op.Describe());
     Cursor& cur = **c;
     Oracle::Map::const_iterator it;
@@ -249,16 +259,16 @@ class SeedRun {
         return Expect(db_->Rollback(), "rollback");
       case Op::kFlush: {
         if (depth > 0) return Status::Ok();
-        Status s = db_->Flush();
+        Status s = Connection().Flush();
         if (s.ok()) oracle_.Flushed();
         return Expect(s, "flush");
       }
       case Op::kWork:
         if (depth > 0) return Status::Ok();
-        return Expect(db_->Work(op.a, op.b).status(), op.Describe());
+        return Expect(Connection().Work(op.a, op.b).status(), op.Describe());
       case Op::kCheckpoint: {
         if (depth > 0) return Status::Ok();
-        Status s = db_->Checkpoint();
+        Status s = Connection().Checkpoint();
         if (s.ok()) oracle_.Checkpointed();
         return Expect(s, "checkpoint");
       }
@@ -277,8 +287,10 @@ class SeedRun {
   // Clean close (open transactions roll back) and reopen: the database is exactly the model.
   Status Reopen() {
     Collect();
-    Status s = db_->Close();
+    Status s = other_->Close();  // not the last: writes nothing
+    if (s.ok()) s = db_->Close();
     oracle_.DropOpen();
+    other_.reset();
     db_.reset();
     if (env_.crashed()) return Status::Ok();  // the close met the power failure: recovery judges
     if (!s.ok() && unjudged_) {
@@ -341,7 +353,8 @@ class SeedRun {
 
   Status Recover() {
     if (db_) Collect();
-    db_.reset();  // the process died with the machine
+    other_.reset();  // the process died with the machine
+    db_.reset();
     oracle_.DropOpen();
     armed_ = false;
     std::unique_ptr<CrashPolicy> policy;
@@ -415,6 +428,7 @@ class SeedRun {
   Workload workload_;
   Options options_;
   std::unique_ptr<Db> db_;
+  std::unique_ptr<Db> other_;
   SeedResult r_;
   bool armed_ = false;
   bool done_ = false;
