@@ -5,7 +5,8 @@
 
 namespace lsm::sim {
 
-void Oracle::ApplyTo(const LogOp& op, Map* m) {
+void Oracle::ApplyTo(const LogOp& op, State* state) {
+  Map* m = &state->map;
   switch (op.kind) {
     case LogOp::kPut:
       (*m)[op.key] = op.value;
@@ -16,13 +17,14 @@ void Oracle::ApplyTo(const LogOp& op, Map* m) {
     case LogOp::kDeleteRange:
       if (op.key < op.value) m->erase(m->upper_bound(op.key), m->lower_bound(op.value));
       break;
-    case LogOp::kUserVersion:  // the workload does not set it
+    case LogOp::kUserVersion:
+      state->user_version = LoadBe32(op.value.data());
       break;
   }
 }
 
 void Oracle::Begin() {
-  open_.push_back(view());
+  open_.push_back(view_state());
   op_marks_.push_back(ops_.size());
 }
 
@@ -32,7 +34,7 @@ void Oracle::Apply(const LogOp& op) {
 }
 
 void Oracle::CommitNested() {
-  Map inner = std::move(open_.back());
+  State inner = std::move(open_.back());
   open_.pop_back();
   op_marks_.pop_back();
   open_.back() = std::move(inner);
@@ -83,7 +85,7 @@ void Oracle::Closed() {
   if (safety_ != Safety::kOff) durable_ = history_.size();
 }
 
-void Oracle::Reset(const Map& state) {
+void Oracle::Reset(const State& state) {
   base_ = state;
   committed_ = state;
   history_.clear();
@@ -129,12 +131,13 @@ std::string Diff(const Oracle::Map& expected, const Oracle::Map& got) {
 
 }  // namespace
 
-Status Oracle::CheckRecovered(const Map& recovered) {
-  Map state = base_;
+Status Oracle::CheckRecovered(const Map& recovered_map, uint32_t user_version) {
+  const State recovered{recovered_map, user_version};
+  State state = base_;
   for (size_t i = 0; i < durable_; ++i) {
     for (const LogOp& op : history_[i]) ApplyTo(op, &state);
   }
-  const Map promised = state;
+  const State promised = state;
   for (size_t c = durable_;; ++c) {
     if (state == recovered) {
       Reset(recovered);
@@ -151,9 +154,10 @@ Status Oracle::CheckRecovered(const Map& recovered) {
     }
   }
   return Status::Corrupt(absl::StrFormat(
-      "recovered database (%u keys) matches no commit boundary in [%u, %u] (safety %s; %u commits promised): "
-      "against the last promised commit%s",
-      recovered.size(), durable_, history_.size(), SafetyName(safety_), durable_, Diff(promised, recovered)));
+      "recovered database (%u keys, user version %u) matches no commit boundary in [%u, %u] (safety %s; %u "
+      "commits promised): against the last promised commit (user version %u)%s",
+      recovered.map.size(), recovered.user_version, durable_, history_.size(), SafetyName(safety_), durable_,
+      promised.user_version, Diff(promised.map, recovered.map)));
 }
 
 }  // namespace lsm::sim

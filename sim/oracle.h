@@ -9,7 +9,8 @@
 //   off    - nothing: only clean errors, no crash, no hang.
 // After a recovery the database must equal the model at one commit boundary at or after the last
 // promised commit: never an in-between state, never bytes nobody wrote. A commit whose call returned an
-// error (the power failed during it) may or may not be there.
+// error (the power failed during it) may or may not be there. The user version is part of the state
+// and judged with it.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,11 @@ namespace lsm::sim {
 class Oracle {
  public:
   using Map = std::map<Bytes, Bytes>;
+  struct State {
+    Map map;
+    uint32_t user_version = 0;
+    bool operator==(const State&) const = default;
+  };
   explicit Oracle(Safety safety) : safety_(safety) {}
 
   // Transactions: Begin opens one (the outermost one starts collecting ops), Apply changes the
@@ -37,7 +43,8 @@ class Oracle {
   void Rollback();
   int depth() const { return int(open_.size()); }
   // What a read must see now: the innermost open transaction, or the committed state.
-  const Map& view() const { return open_.empty() ? committed_ : open_.back(); }
+  const Map& view() const { return view_state().map; }
+  uint32_t view_user_version() const { return view_state().user_version; }
 
   // A write outside any transaction (a transaction of its own, without copying the view).
   void Single(const LogOp& op);
@@ -53,22 +60,23 @@ class Oracle {
   void DropOpen();
 
   // Judges the database recovered after a power loss; on success the model continues from it.
-  Status CheckRecovered(const Map& recovered);
+  Status CheckRecovered(const Map& recovered, uint32_t user_version = 0);
 
   Safety safety() const { return safety_; }
 
  private:
-  static void ApplyTo(const LogOp& op, Map* m);
-  void Reset(const Map& state);
+  static void ApplyTo(const LogOp& op, State* m);
+  void Reset(const State& state);
+  const State& view_state() const { return open_.empty() ? committed_ : open_.back(); }
 
   Safety safety_;
-  Map base_;                                // the state at the last recovery (or the start)
+  State base_;                              // the state at the last recovery (or the start)
   std::vector<std::vector<LogOp>> history_;  // acknowledged commits since base_
   std::optional<std::vector<LogOp>> maybe_;  // a commit that failed after the last acknowledged one
-  Map committed_;                           // base_ + history_
+  State committed_;                         // base_ + history_
   uint64_t durable_ = 0;                    // history_[0, durable_) is promised
   uint64_t flushed_ = 0;                    // history_[0, flushed_) was in the tree at the last Flush
-  std::vector<Map> open_;                   // views of open transactions, innermost last
+  std::vector<State> open_;                 // views of open transactions, innermost last
   std::vector<LogOp> ops_;                  // ops of the outermost transaction
   std::vector<size_t> op_marks_;            // ops_.size() when each open transaction began
   bool single_ = false;                     // ops_ holds a Single write

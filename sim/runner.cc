@@ -143,9 +143,24 @@ class SeedRun {
     return Fail(what + " returned " + s.ToString());
   }
 
+  static LogOp AsLogOp(const Op& op) {
+    switch (op.kind) {
+      case Op::kPut:
+        return LogOp{LogOp::kPut, op.key, op.value};
+      case Op::kErase:
+        return LogOp{LogOp::kDelete, op.key, {}};
+      case Op::kEraseRange:
+        return LogOp{LogOp::kDeleteRange, op.key, op.key2};
+      default: {
+        Bytes version(4);
+        StoreBe32(version.data(), uint32_t(op.a));
+        return LogOp{LogOp::kUserVersion, {}, version};
+      }
+    }
+  }
+
   Status Write(const Op& op) {
-    LogOp log{op.kind == Op::kPut ? LogOp::kPut : op.kind == Op::kErase ? LogOp::kDelete : LogOp::kDeleteRange,
-              op.key, op.kind == Op::kPut ? op.value : op.kind == Op::kEraseRange ? op.key2 : Bytes()};
+    const LogOp log = AsLogOp(op);
     const bool single = oracle_.depth() == 0;
     if (single) {
       oracle_.Single(log);
@@ -153,9 +168,10 @@ class SeedRun {
       oracle_.Apply(log);
     }
     Db& db = Connection();
-    Status s = op.kind == Op::kPut     ? db.Put(op.key, op.value)
-               : op.kind == Op::kErase ? db.Erase(op.key)
-                                       : db.EraseRange(op.key, op.key2);
+    Status s = op.kind == Op::kPut          ? db.Put(op.key, op.value)
+               : op.kind == Op::kErase      ? db.Erase(op.key)
+               : op.kind == Op::kEraseRange ? db.EraseRange(op.key, op.key2)
+                                            : db.SetUserVersion(uint32_t(op.a));
     if (single) {
       if (s.ok()) {
         oracle_.Acknowledged();
@@ -168,7 +184,12 @@ class SeedRun {
 
   Status Get(const Op& op) {
     auto got = Connection().Get(op.key);
+    auto version = Connection().UserVersion();
     if (unjudged_) return Status::Ok();
+    if (!version.ok()) return Expect(version.status(), "user version");
+    if (*version != oracle_.view_user_version()) {
+      return Fail(absl::StrFormat("user version is %u, the model has %u", *version, oracle_.view_user_version()));
+    }
     if (!got.ok()) return Expect(got.status(), op.Describe());
     auto it = oracle_.view().find(op.key);
     const bool want = it != oracle_.view().end();
@@ -232,6 +253,7 @@ class SeedRun {
       case Op::kPut:
       case Op::kErase:
       case Op::kEraseRange:
+      case Op::kUserVersion:
         return Write(op);
       case Op::kGet:
         return Get(op);
@@ -316,6 +338,13 @@ class SeedRun {
     if (*content != oracle_.view()) {
       return Fail(absl::StrFormat("after a clean close and reopen the database has %u keys, the model %u",
                                   content->size(), oracle_.view().size()));
+    }
+    auto version = db_->UserVersion();
+    if (env_.crashed()) return Status::Ok();
+    if (!version.ok() || *version != oracle_.view_user_version()) {
+      return Fail(absl::StrFormat("after a clean close and reopen the user version is %s, the model's %u",
+                                  version.ok() ? std::to_string(*version) : version.status().ToString(),
+                                  oracle_.view_user_version()));
     }
     Note("reopened", "", content->size());
     return Status::Ok();
@@ -408,7 +437,9 @@ class SeedRun {
     auto content = Dump();
     if (!content.ok()) return Fail("scan after recovery failed: " + content.status().ToString());
     {
-      s = oracle_.CheckRecovered(*content);
+      auto version = db_->UserVersion();
+      if (!version.ok()) return Fail("user version after recovery: " + version.status().ToString());
+      s = oracle_.CheckRecovered(*content, *version);
       if (!s.ok()) return Fail(s.message());
     }
     Note("recovered", absl::StrFormat("checkpoint %u, %u keys", expected_id, content->size()), content->size());

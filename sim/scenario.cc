@@ -72,7 +72,7 @@ const Weight kWeights[] = {
     {"get", &Scenario::w_get},           {"scan", &Scenario::w_scan},         {"begin", &Scenario::w_begin},
     {"commit", &Scenario::w_commit},     {"rollback", &Scenario::w_rollback}, {"flush", &Scenario::w_flush},
     {"work", &Scenario::w_work},         {"checkpoint", &Scenario::w_checkpoint},
-    {"reopen", &Scenario::w_reopen},     {"crash", &Scenario::w_crash},
+    {"reopen", &Scenario::w_reopen},     {"crash", &Scenario::w_crash},       {"user_version", &Scenario::w_user_version},
 };
 
 struct Number {

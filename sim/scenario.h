@@ -38,7 +38,8 @@ struct Scenario {
                                                    KeyDistribution::kSequential};
   // Relative weights of the operations.
   uint32_t w_put = 40, w_erase = 8, w_erase_range = 3, w_get = 15, w_scan = 5, w_begin = 4, w_commit = 4,
-           w_rollback = 2, w_flush = 2, w_work = 3, w_checkpoint = 3, w_reopen = 2, w_crash = 2;
+           w_rollback = 2, w_flush = 2, w_work = 3, w_checkpoint = 3, w_reopen = 2, w_crash = 2,
+           w_user_version = 1;
   // Crashes: how many steps after a crash operation the power fails, and what survives it.
   uint32_t crash_window = 400;
   std::vector<std::string> crash_policy = {"drop-unsynced", "keep-random-subset"};

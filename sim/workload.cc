@@ -6,7 +6,7 @@ namespace lsm::sim {
 
 std::string Op::Describe() const {
   static const char* kNames[] = {"put", "erase", "erase_range", "get", "scan", "begin", "commit",
-                                 "rollback", "flush", "work", "checkpoint", "reopen", "crash"};
+                                 "rollback", "flush", "work", "checkpoint", "reopen", "crash", "user_version"};
   std::string out = kNames[kind];
   switch (kind) {
     case kPut:
@@ -22,6 +22,8 @@ std::string Op::Describe() const {
       return out + absl::StrFormat(" nmerge %d, %d KB", a, b);
     case kCrash:
       return out + absl::StrFormat(" in %d steps", a);
+    case kUserVersion:
+      return out + absl::StrFormat(" %d", a);
     default:
       return out;
   }
@@ -75,12 +77,12 @@ Bytes Workload::Value() {
 Op Workload::Next() {
   const uint32_t weights[] = {s_.w_put,    s_.w_erase,  s_.w_erase_range, s_.w_get,        s_.w_scan,
                               s_.w_begin,  s_.w_commit, s_.w_rollback,    s_.w_flush,      s_.w_work,
-                              s_.w_checkpoint, s_.w_reopen, s_.w_crash};
+                              s_.w_checkpoint, s_.w_reopen, s_.w_crash, s_.w_user_version};
   uint64_t total = 0;
   for (uint32_t w : weights) total += w;
   uint64_t pick = d_->Below(std::max<uint64_t>(total, 1));
   int kind = 0;
-  while (kind < 12 && pick >= weights[kind]) pick -= weights[kind++];
+  while (kind < Op::kUserVersion && pick >= weights[kind]) pick -= weights[kind++];
   Op op;
   op.kind = Op::Kind(kind);
   switch (op.kind) {
@@ -107,6 +109,9 @@ Op Workload::Next() {
       break;
     case Op::kCrash:
       op.a = int(d_->Below(s_.crash_window));
+      break;
+    case Op::kUserVersion:
+      op.a = int(d_->Below(4));  // few values, so that going back to an older one happens
       break;
     default:
       break;

@@ -12,12 +12,16 @@
 namespace lsm::sim {
 
 struct Op {
-  enum Kind { kPut, kErase, kEraseRange, kGet, kScan, kBegin, kCommit, kRollback, kFlush, kWork, kCheckpoint, kReopen, kCrash };
+  enum Kind {
+    kPut, kErase, kEraseRange, kGet, kScan, kBegin, kCommit, kRollback, kFlush, kWork, kCheckpoint, kReopen, kCrash,
+    kUserVersion
+  };
   Kind kind = kPut;
   Bytes key;    // put/erase/get: the key; erase_range: start; scan: where to seek
   Bytes key2;   // erase_range: end
   Bytes value;  // put
-  int a = 0;    // scan: seek mode (0 first, 1 last, 2 ge, 3 le, 4 eq); work: nmerge; crash: steps until power fails
+  int a = 0;    // scan: seek mode (0 first, 1 last, 2 ge, 3 le, 4 eq); work: nmerge; crash: steps until power
+                // fails; user_version: the version to set
   int b = 0;    // scan: steps; work: KB budget (-1: unlimited)
   std::string Describe() const;
 };

@@ -203,6 +203,23 @@ TEST(OracleTest, FullSafetyPromisesEveryAcknowledgedCommit) {
   EXPECT_TRUE(o.CheckRecovered({{B("a"), B("1")}}).ok());
 }
 
+// The user version is part of the state: it must come back with the commit that set it, and not alone.
+TEST(OracleTest, TheUserVersionIsJudgedWithItsCommit) {
+  Oracle o(Safety::kFull);
+  o.Begin();
+  o.Apply(LogOp{LogOp::kPut, B("a"), B("1")});
+  o.Apply(LogOp{LogOp::kUserVersion, {}, {0, 0, 0, 7}});
+  EXPECT_EQ(o.view_user_version(), 7u);
+  o.Acknowledged();
+  Oracle copy = o;
+  Status s = copy.CheckRecovered({{B("a"), B("1")}}, 0);  // the seed's B12: the version is lost
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("user version 0"), std::string::npos) << s.message();
+  copy = o;
+  EXPECT_FALSE(copy.CheckRecovered({}, 7).ok());
+  EXPECT_TRUE(o.CheckRecovered({{B("a"), B("1")}}, 7).ok());
+}
+
 Scenario Small() {
   Scenario s = *LoadScenario("default");
   s.ops = 150;
