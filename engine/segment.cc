@@ -495,7 +495,13 @@ Result<SegmentWriter::OutPage> SegmentWriter::AllocatePage() {
   }
   OutPage p;
   p.no = no;
-  p.buf.assign(g_.pgsz, 0);
+  if (spare_.empty()) {
+    p.buf.assign(g_.pgsz, 0);
+  } else {
+    p.buf = std::move(spare_.back());
+    spare_.pop_back();
+    std::fill(p.buf.begin(), p.buf.end(), 0);
+  }
   const bool first = g_.IsFirstOnBlock(no);
   const bool last = g_.IsLastOnBlock(no);
   p.data = first ? kBlockLinkSize : 0;
@@ -517,14 +523,27 @@ Result<SegmentWriter::OutPage> SegmentWriter::AllocatePage() {
   return p;
 }
 
-Status SegmentWriter::WritePage(const OutPage& p) {
-  LSM_RETURN_IF_ERROR(db_->Write(g_.PageOffset(p.no), p.buf));
+// Consecutive pages go out in one write (a run mostly is consecutive pages): one system call per
+// batch rather than per page. Nothing reads a run before Finish or Pause, which write the batch.
+Status SegmentWriter::WritePage(OutPage& p) {
+  const uint64_t offset = g_.PageOffset(p.no);
+  if (!batch_.empty() && offset != batch_offset_ + batch_.size()) LSM_RETURN_IF_ERROR(WriteBatch());
+  if (batch_.empty()) batch_offset_ = offset;
+  batch_.insert(batch_.end(), p.buf.begin(), p.buf.end());
+  spare_.push_back(std::move(p.buf));
   ++pages_written_;
+  if (batch_.size() >= kMaxBatchBytes) return WriteBatch();
   return Status::Ok();
 }
 
+Status SegmentWriter::WriteBatch() {
+  Status s = batch_.empty() ? Status::Ok() : db_->Write(batch_offset_, batch_);
+  batch_.clear();
+  return s;
+}
+
 Status SegmentWriter::FlushWaiting() {
-  for (const OutPage& p : waiting_) LSM_RETURN_IF_ERROR(WritePage(p));
+  for (OutPage& p : waiting_) LSM_RETURN_IF_ERROR(WritePage(p));
   waiting_.clear();
   return Status::Ok();
 }
@@ -731,6 +750,7 @@ Result<Segment> SegmentWriter::Finish() {
     hier_.clear();
   }
   LSM_RETURN_IF_ERROR(Fail(FlushWaiting()));
+  LSM_RETURN_IF_ERROR(Fail(WriteBatch()));
   return seg_;
 }
 
@@ -738,6 +758,7 @@ Result<Segment> SegmentWriter::Pause() {
   if (!status_.ok()) return status_;
   if (finished_) return Status::Misuse("segment writer: Pause after Finish");
   if (have_leaf_) LSM_RETURN_IF_ERROR(Fail(CompleteLeaf()));
+  LSM_RETURN_IF_ERROR(Fail(WriteBatch()));
   Segment paused = seg_;
   paused.root = 0;
   return paused;
