@@ -338,23 +338,25 @@ Status SegmentCursor::ReadBtreeCell(const Page& p, int cell, Record* out) {
 Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key) {
   uint64_t no = seg_.root;
   for (int depth = 0; depth < kMaxBtreeDepth; ++depth) {
-    // The root is read by every seek: the cursor keeps it (runs are never rewritten while readable).
-    if (depth == 0 && (!root_.image || root_logical_ != no)) {
-      LSM_RETURN_IF_ERROR(LoadPage(no, &root_));
-      root_logical_ = no;
-    } else if (depth > 0) {
-      // Inner b-tree pages are few (about one per hundred leaves) and read by every seek: keep them.
-      auto inner = inner_.find(no);
-      if (inner != inner_.end()) {
-        page_ = inner->second;
-      } else {
-        LSM_RETURN_IF_ERROR(LoadPage(no, &page_));
-        if (page_.IsBtree()) inner_.emplace(no, page_);
+    // The root and the inner b-tree pages below it (about one per hundred leaves) are read by every
+    // seek: the cursor keeps them (runs are never rewritten while readable) and reads them in place.
+    const Page* at = nullptr;
+    if (depth == 0) {
+      if (!root_.image || root_logical_ != no) {
+        LSM_RETURN_IF_ERROR(LoadPage(no, &root_));
+        root_logical_ = no;
       }
+      at = &root_;
+    } else if (auto inner = inner_.find(no); inner != inner_.end()) {
+      at = &inner->second;
+    } else {
+      LSM_RETURN_IF_ERROR(LoadPage(no, &page_));
+      if (!page_.IsBtree()) return Status::Ok();
+      at = &inner_.emplace(no, page_).first->second;
     }
-    const Page& pg = depth == 0 ? root_ : page_;
+    const Page& pg = *at;
     if (!pg.IsBtree()) {
-      if (depth == 0) page_ = root_;
+      page_ = pg;
       return Status::Ok();
     }
     uint64_t child = pg.base;  // right-most child: keys >= every key on this page
