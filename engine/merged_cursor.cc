@@ -131,15 +131,24 @@ Status MergedCursor::Prev() {
 RecordMerger::RecordMerger(std::vector<std::unique_ptr<RecordCursor>>* newest_first, bool to_bottom)
     : sources_(newest_first), to_bottom_(to_bottom) {}
 
-const Record* RecordMerger::Peek() const { return Extreme(*sources_, true); }
+const Record* RecordMerger::Peek() const {
+  const int i = PeekSource();
+  return i < 0 ? nullptr : &(*sources_)[size_t(i)]->record();
+}
 
 int RecordMerger::PeekSource() const {
-  const Record* min = Peek();
-  if (min == nullptr) return -1;
+  if (min_ != kUnknown) return min_;
+  min_ = -1;
+  const Record* best = nullptr;
   for (size_t i = 0; i < sources_->size(); ++i) {
-    if ((*sources_)[i]->Valid() && &(*sources_)[i]->record() == min) return int(i);
+    const RecordCursor& s = *(*sources_)[i];
+    if (!s.Valid()) continue;
+    if (best == nullptr || Compare(s.record(), *best) < 0) {
+      best = &s.record();
+      min_ = int(i);
+    }
   }
-  return -1;
+  return min_;
 }
 
 Status RecordMerger::Step(Record* out, bool* emitted) {
@@ -152,10 +161,12 @@ Status RecordMerger::Step(Record* out, bool* emitted) {
   out->pointer = 0;
   bool decided = false;  // the point part is settled (by a newer record or a newer range)
   bool before_covered = false, after_covered = false;
-  for (auto& s : *sources_) {
-    bool at = s->Valid() && Compare(s->record(), *min) == 0;
-    if (at) {
-      const Record& r = s->record();
+  at_.assign(sources_->size(), 0);
+  for (size_t i = 0; i < sources_->size(); ++i) {
+    const RecordCursor& s = *(*sources_)[i];
+    at_[i] = int(i) == min_ || (s.Valid() && Compare(s.record(), *out) == 0);
+    if (at_[i]) {
+      const Record& r = s.record();
       before_covered |= (r.flags & kEndDelete) != 0;
       after_covered |= (r.flags & kStartDelete) != 0;
       if (!decided && (r.flags & kPointMask)) {
@@ -163,7 +174,7 @@ Status RecordMerger::Step(Record* out, bool* emitted) {
         if (r.flags & kInsert) out->value = r.value;
         decided = true;
       }
-    } else if (CoversFromPast(*s, true)) {
+    } else if (CoversFromPast(s, true)) {
       before_covered = after_covered = true;
       if (!decided) {
         out->flags |= kPointDelete;  // hides whatever older sources hold at this key
@@ -177,10 +188,9 @@ Status RecordMerger::Step(Record* out, bool* emitted) {
     out->flags &= uint8_t(~kPointDelete);
   }
   *emitted = (out->flags & (kPointMask | kRangeMask)) != 0;
-  for (auto& s : *sources_) {
-    if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, out->topic(), out->key) == 0) {
-      LSM_RETURN_IF_ERROR(s->Next());
-    }
+  min_ = kUnknown;
+  for (size_t i = 0; i < sources_->size(); ++i) {
+    if (at_[i]) LSM_RETURN_IF_ERROR((*sources_)[i]->Next());
   }
   return Status::Ok();
 }

@@ -48,12 +48,14 @@ class MergedCursor {
 // and resume (incremental merges). Every key of the sources gets the newest point part (or a point
 // delete where a newer source's range hides an older insert), with range flags marking which gaps the
 // sources cover. Writing the bottom level (`to_bottom`) drops deletes and range flags, since nothing
-// older remains for them to hide. Sources must be positioned by the caller (First/SeekGe/SeekCell).
+// older remains for them to hide. Sources must be positioned by the caller (First/SeekGe/SeekCell)
+// and moved only by the merger from then on (it remembers which source holds the smallest key).
 class RecordMerger {
  public:
   RecordMerger(std::vector<std::unique_ptr<RecordCursor>>* newest_first, bool to_bottom);
-  bool Done() const { return Peek() == nullptr; }
-  // The smallest key not yet merged (the split key of a paused merge), and the source holding it.
+  bool Done() const { return PeekSource() < 0; }
+  // The smallest key not yet merged (the split key of a paused merge), and the source holding it
+  // (the newest one if several do), or null / -1 when done.
   const Record* Peek() const;
   int PeekSource() const;
   // Merges the smallest key: *emitted says whether it produced an output record (*out).
@@ -62,6 +64,9 @@ class RecordMerger {
  private:
   std::vector<std::unique_ptr<RecordCursor>>* sources_;
   bool to_bottom_;
+  mutable int min_ = kUnknown;  // PeekSource(), once computed
+  static constexpr int kUnknown = -2;
+  std::vector<uint8_t> at_;     // scratch: which sources hold the key being merged
 };
 
 // The whole merge in one go (RecordMerger until Done), emitting every output record.

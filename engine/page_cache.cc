@@ -6,20 +6,107 @@
 namespace lsm {
 
 CachedFile::CachedFile(std::unique_ptr<File> target, uint32_t chunk_size, size_t capacity_bytes)
-    : FileWrapper(std::move(target)), chunk_size_(chunk_size), max_chunks_(std::max<size_t>(capacity_bytes / chunk_size, 1)) {}
+    : FileWrapper(std::move(target)), chunk_size_(chunk_size), max_chunks_(std::max<size_t>(capacity_bytes / chunk_size, 1)),
+      table_(16, 0) {}
+
+size_t CachedFile::Probe(uint64_t index) const {
+  const size_t mask = table_.size() - 1;
+  for (size_t i = size_t((index * 0x9E3779B97F4A7C15ull) >> 32) & mask;; i = (i + 1) & mask) {
+    if (table_[i] == 0 || slots_[table_[i] - 1].index == index) return i;
+  }
+}
+
+void CachedFile::IndexInsert(uint32_t slot) {
+  if (2 * (count_ + 1) > table_.size()) {
+    std::vector<uint32_t> old(table_.size() * 2, 0);
+    old.swap(table_);
+    for (uint32_t s : old) {
+      if (s != 0) table_[Probe(slots_[s - 1].index)] = s;
+    }
+  }
+  table_[Probe(slots_[slot].index)] = slot + 1;
+  ++count_;
+}
+
+// Backward-shift deletion: later entries of the probe run move up, so lookups need no tombstones.
+void CachedFile::IndexErase(uint64_t index) {
+  const size_t mask = table_.size() - 1;
+  size_t hole = Probe(index);
+  if (table_[hole] == 0) return;
+  --count_;
+  for (size_t i = (hole + 1) & mask; table_[i] != 0; i = (i + 1) & mask) {
+    const size_t home = size_t((slots_[table_[i] - 1].index * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+    // The entry may fill the hole iff its home is not cyclically in (hole, i].
+    if (((i - home) & mask) >= ((i - hole) & mask)) {
+      table_[hole] = table_[i];
+      hole = i;
+    }
+  }
+  table_[hole] = 0;
+}
+
+void CachedFile::Unlink(uint32_t slot) {
+  Slot& s = slots_[slot];
+  if (s.newer != kNone) slots_[s.newer].older = s.older; else newest_ = s.older;
+  if (s.older != kNone) slots_[s.older].newer = s.newer; else oldest_ = s.newer;
+  s.newer = s.older = kNone;
+}
+
+void CachedFile::PushFront(uint32_t slot) {
+  Slot& s = slots_[slot];
+  s.newer = kNone;
+  s.older = newest_;
+  if (newest_ != kNone) slots_[newest_].newer = slot; else oldest_ = slot;
+  newest_ = slot;
+}
+
+void CachedFile::Remove(uint32_t slot) {
+  Unlink(slot);
+  IndexErase(slots_[slot].index);
+  slots_[slot].bytes.reset();
+  free_.push_back(slot);
+}
+
+uint32_t CachedFile::TakeSlot() {
+  std::shared_ptr<Bytes> buf;
+  if (count_ >= max_chunks_) {
+    const uint32_t victim = oldest_;
+    if (slots_[victim].bytes.use_count() == 1) buf = std::move(slots_[victim].bytes);
+    Remove(victim);
+  }
+  uint32_t slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else {
+    slot = uint32_t(slots_.size());
+    slots_.emplace_back();
+  }
+  slots_[slot].bytes = buf ? std::move(buf) : std::make_shared<Bytes>(chunk_size_);
+  return slot;
+}
 
 Result<std::shared_ptr<const Bytes>> CachedFile::ReadChunk(uint64_t index) {
-  auto it = index_.find(index);
-  if (it != index_.end()) {
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return std::shared_ptr<const Bytes>(lru_.front().bytes);
+  const uint32_t found = table_[Probe(index)];
+  if (found != 0) {
+    const uint32_t slot = found - 1;
+    if (slot != newest_) {
+      Unlink(slot);
+      PushFront(slot);
+    }
+    return std::shared_ptr<const Bytes>(slots_[slot].bytes);
   }
-  std::shared_ptr<Bytes> bytes = TakeBuffer();
-  Status s = target()->Read(index * chunk_size_, *bytes);
-  if (!s.ok()) return s;
-  lru_.push_front(Chunk{index, std::move(bytes)});
-  index_[index] = lru_.begin();
-  return std::shared_ptr<const Bytes>(lru_.front().bytes);
+  const uint32_t slot = TakeSlot();
+  Status s = target()->Read(index * chunk_size_, *slots_[slot].bytes);
+  if (!s.ok()) {
+    slots_[slot].bytes.reset();
+    free_.push_back(slot);
+    return s;
+  }
+  slots_[slot].index = index;
+  IndexInsert(slot);
+  PushFront(slot);
+  return std::shared_ptr<const Bytes>(slots_[slot].bytes);
 }
 
 Status CachedFile::Read(uint64_t offset, std::span<uint8_t> out) {
@@ -37,22 +124,17 @@ Status CachedFile::Read(uint64_t offset, std::span<uint8_t> out) {
 }
 
 void CachedFile::Drop(uint64_t first_chunk, uint64_t last_chunk) {
-  if (last_chunk - first_chunk >= index_.size()) {
-    for (auto it = lru_.begin(); it != lru_.end();) {
-      if (it->index >= first_chunk && it->index <= last_chunk) {
-        index_.erase(it->index);
-        it = lru_.erase(it);
-      } else {
-        ++it;
-      }
+  if (last_chunk - first_chunk >= count_) {
+    for (uint32_t slot = newest_; slot != kNone;) {
+      const uint32_t next = slots_[slot].older;
+      if (slots_[slot].index >= first_chunk && slots_[slot].index <= last_chunk) Remove(slot);
+      slot = next;
     }
     return;
   }
   for (uint64_t i = first_chunk; i <= last_chunk; ++i) {
-    auto it = index_.find(i);
-    if (it == index_.end()) continue;
-    lru_.erase(it->second);
-    index_.erase(it);
+    const uint32_t found = table_[Probe(i)];
+    if (found != 0) Remove(found - 1);
   }
 }
 
@@ -73,27 +155,20 @@ Status CachedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   return s;
 }
 
-std::shared_ptr<Bytes> CachedFile::TakeBuffer() {
-  std::shared_ptr<Bytes> buf;
-  if (lru_.size() >= max_chunks_) {
-    // Evict the oldest chunk; reuse its buffer unless a cursor still holds it.
-    index_.erase(lru_.back().index);
-    if (lru_.back().bytes.use_count() == 1) buf = std::move(lru_.back().bytes);
-    lru_.pop_back();
-  }
-  return buf ? buf : std::make_shared<Bytes>(chunk_size_);
-}
-
 void CachedFile::Insert(uint64_t index, std::span<const uint8_t> bytes) {
-  std::shared_ptr<Bytes> buf = TakeBuffer();
-  std::copy(bytes.begin(), bytes.end(), buf->begin());
-  lru_.push_front(Chunk{index, std::move(buf)});
-  index_[index] = lru_.begin();
+  const uint32_t slot = TakeSlot();
+  std::copy(bytes.begin(), bytes.end(), slots_[slot].bytes->begin());
+  slots_[slot].index = index;
+  IndexInsert(slot);
+  PushFront(slot);
 }
 
 Status CachedFile::Truncate(uint64_t size) {
-  lru_.clear();
-  index_.clear();
+  slots_.clear();
+  free_.clear();
+  newest_ = oldest_ = kNone;
+  count_ = 0;
+  table_.assign(16, 0);
   size_.reset();
   return target()->Truncate(size);
 }

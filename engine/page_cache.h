@@ -3,13 +3,15 @@
 // Db. Writes and truncates go straight through and drop the chunks they touch, so a read never sees
 // bytes older than the last write; chunks a write covers whole are cached with the new bytes (a merge
 // reads the runs written just before it). The file size is tracked so that cursors need no Size() call.
+//
+// Every Get looks a page up here, so the bookkeeping avoids pointer chasing: chunks live in one array
+// of slots, the LRU list links slot numbers, and the index is an open-addressing table of slot numbers.
 #pragma once
 
 #include <cstdint>
-#include <list>
-#include <optional>
 #include <memory>
-#include <unordered_map>
+#include <optional>
+#include <vector>
 
 #include "engine/bytes.h"
 #include "engine/env.h"
@@ -29,19 +31,37 @@ class CachedFile : public FileWrapper {
   uint32_t chunk_size() const { return chunk_size_; }
 
  private:
-  struct Chunk {
-    uint64_t index;
-    std::shared_ptr<Bytes> bytes;  // handed out as const
+  static constexpr uint32_t kNone = ~uint32_t{0};
+  struct Slot {
+    uint64_t index = 0;
+    std::shared_ptr<Bytes> bytes;  // handed out as const; null while the slot is free
+    uint32_t newer = kNone;        // LRU neighbours
+    uint32_t older = kNone;
   };
+
   void Drop(uint64_t first_chunk, uint64_t last_chunk);
   void Insert(uint64_t index, std::span<const uint8_t> bytes);  // REQUIRES: index not cached
-  std::shared_ptr<Bytes> TakeBuffer();  // a chunk-sized buffer, evicting the oldest chunk if full
+  // A slot for a new chunk with a chunk-sized buffer, evicting the oldest chunk if full (its buffer is
+  // reused unless a cursor still holds it).
+  uint32_t TakeSlot();
+  void Remove(uint32_t slot);  // from the list and the index; the slot becomes free
+  void PushFront(uint32_t slot);
+  void Unlink(uint32_t slot);
+  // The table position holding `index`, or of the empty entry where it would go.
+  size_t Probe(uint64_t index) const;
+  void IndexInsert(uint32_t slot);
+  void IndexErase(uint64_t index);
 
   const uint32_t chunk_size_;
   const size_t max_chunks_;
-  std::list<Chunk> lru_;  // most recent first
-  // Looked up only, never iterated: its order cannot leak into behaviour.
-  std::unordered_map<uint64_t, std::list<Chunk>::iterator> index_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;    // free slots
+  uint32_t newest_ = kNone;       // LRU list ends
+  uint32_t oldest_ = kNone;
+  size_t count_ = 0;              // cached chunks
+  // Slot number + 1 per entry (0: empty), linear probing, at most half full. Looked up only, never
+  // iterated: its order cannot leak into behaviour.
+  std::vector<uint32_t> table_;
   std::optional<uint64_t> size_;
 };
 

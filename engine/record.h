@@ -5,7 +5,9 @@
 // hides every older record in it. Range deletes exclude their end points, as lsm_delete_range does.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "engine/bytes.h"
 #include "engine/status.h"
@@ -33,8 +35,15 @@ struct Record {
   uint8_t topic() const { return flags & kSystemKey; }
 };
 
-// Orders by topic, then bytes (memcmp order, a proper prefix first).
-int CompareKeys(uint8_t topic_a, ByteView a, uint8_t topic_b, ByteView b);
+// Orders by topic, then bytes (memcmp order, a proper prefix first). Inline: every search and merge
+// step compares keys.
+inline int CompareKeys(uint8_t topic_a, ByteView a, uint8_t topic_b, ByteView b) {
+  if (topic_a != topic_b) return topic_a < topic_b ? -1 : 1;
+  const size_t n = std::min(a.size(), b.size());
+  const int c = n == 0 ? 0 : std::memcmp(a.data(), b.data(), n);
+  if (c != 0) return c < 0 ? -1 : 1;
+  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
 
 // A bidirectional cursor over one source's records in key order. Seek functions position on the first
 // record >= key (SeekGe) or the last record <= key (SeekLe); the cursor is invalid when none exists.

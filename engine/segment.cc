@@ -338,23 +338,25 @@ Status SegmentCursor::ReadBtreeCell(const Page& p, int cell, Record* out) {
 Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key) {
   uint64_t no = seg_.root;
   for (int depth = 0; depth < kMaxBtreeDepth; ++depth) {
-    // The root is read by every seek: the cursor keeps it (runs are never rewritten while readable).
-    if (depth == 0 && (!root_.image || root_logical_ != no)) {
-      LSM_RETURN_IF_ERROR(LoadPage(no, &root_));
-      root_logical_ = no;
-    } else if (depth > 0) {
-      // Inner b-tree pages are few (about one per hundred leaves) and read by every seek: keep them.
-      auto inner = inner_.find(no);
-      if (inner != inner_.end()) {
-        page_ = inner->second;
-      } else {
-        LSM_RETURN_IF_ERROR(LoadPage(no, &page_));
-        if (page_.IsBtree()) inner_.emplace(no, page_);
+    // The root and the inner b-tree pages below it (about one per hundred leaves) are read by every
+    // seek: the cursor keeps them (runs are never rewritten while readable) and reads them in place.
+    const Page* at = nullptr;
+    if (depth == 0) {
+      if (!root_.image || root_logical_ != no) {
+        LSM_RETURN_IF_ERROR(LoadPage(no, &root_));
+        root_logical_ = no;
       }
+      at = &root_;
+    } else if (auto inner = inner_.find(no); inner != inner_.end()) {
+      at = &inner->second;
+    } else {
+      LSM_RETURN_IF_ERROR(LoadPage(no, &page_));
+      if (!page_.IsBtree()) return Status::Ok();
+      at = &inner_.emplace(no, page_).first->second;
     }
-    const Page& pg = depth == 0 ? root_ : page_;
+    const Page& pg = *at;
     if (!pg.IsBtree()) {
-      if (depth == 0) page_ = root_;
+      page_ = pg;
       return Status::Ok();
     }
     uint64_t child = pg.base;  // right-most child: keys >= every key on this page
@@ -495,7 +497,13 @@ Result<SegmentWriter::OutPage> SegmentWriter::AllocatePage() {
   }
   OutPage p;
   p.no = no;
-  p.buf.assign(g_.pgsz, 0);
+  if (spare_.empty()) {
+    p.buf.assign(g_.pgsz, 0);
+  } else {
+    p.buf = std::move(spare_.back());
+    spare_.pop_back();
+    std::fill(p.buf.begin(), p.buf.end(), 0);
+  }
   const bool first = g_.IsFirstOnBlock(no);
   const bool last = g_.IsLastOnBlock(no);
   p.data = first ? kBlockLinkSize : 0;
@@ -517,14 +525,27 @@ Result<SegmentWriter::OutPage> SegmentWriter::AllocatePage() {
   return p;
 }
 
-Status SegmentWriter::WritePage(const OutPage& p) {
-  LSM_RETURN_IF_ERROR(db_->Write(g_.PageOffset(p.no), p.buf));
+// Consecutive pages go out in one write (a run mostly is consecutive pages): one system call per
+// batch rather than per page. Nothing reads a run before Finish or Pause, which write the batch.
+Status SegmentWriter::WritePage(OutPage& p) {
+  const uint64_t offset = g_.PageOffset(p.no);
+  if (!batch_.empty() && offset != batch_offset_ + batch_.size()) LSM_RETURN_IF_ERROR(WriteBatch());
+  if (batch_.empty()) batch_offset_ = offset;
+  batch_.insert(batch_.end(), p.buf.begin(), p.buf.end());
+  spare_.push_back(std::move(p.buf));
   ++pages_written_;
+  if (batch_.size() >= kMaxBatchBytes) return WriteBatch();
   return Status::Ok();
 }
 
+Status SegmentWriter::WriteBatch() {
+  Status s = batch_.empty() ? Status::Ok() : db_->Write(batch_offset_, batch_);
+  batch_.clear();
+  return s;
+}
+
 Status SegmentWriter::FlushWaiting() {
-  for (const OutPage& p : waiting_) LSM_RETURN_IF_ERROR(WritePage(p));
+  for (OutPage& p : waiting_) LSM_RETURN_IF_ERROR(WritePage(p));
   waiting_.clear();
   return Status::Ok();
 }
@@ -731,6 +752,7 @@ Result<Segment> SegmentWriter::Finish() {
     hier_.clear();
   }
   LSM_RETURN_IF_ERROR(Fail(FlushWaiting()));
+  LSM_RETURN_IF_ERROR(Fail(WriteBatch()));
   return seg_;
 }
 
@@ -738,6 +760,7 @@ Result<Segment> SegmentWriter::Pause() {
   if (!status_.ok()) return status_;
   if (finished_) return Status::Misuse("segment writer: Pause after Finish");
   if (have_leaf_) LSM_RETURN_IF_ERROR(Fail(CompleteLeaf()));
+  LSM_RETURN_IF_ERROR(Fail(WriteBatch()));
   Segment paused = seg_;
   paused.root = 0;
   return paused;

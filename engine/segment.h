@@ -176,8 +176,9 @@ class BlockAllocator {
 };
 
 // Appends one run. Records arrive in strictly ascending key order; pages are written whole, once, in run
-// order (a b-tree page is held back until the leaf before it is written, as the reference does). Every
-// byte of every page written is initialised. After the first error every call returns it.
+// order (a b-tree page is held back until the leaf before it is written, as the reference does),
+// consecutive pages together, up to 256 KB per write; Finish and Pause write everything. Every byte of
+// every page written is initialised. After the first error every call returns it.
 //
 // Page layout follows the reference's merge worker (header-fit rule, spills, b-tree growth and
 // placement, skip flags), so a run written in one go has the reference's pages. One deliberate
@@ -230,7 +231,8 @@ class SegmentWriter {
   Result<OutPage> AllocatePage();
   Status StartLeaf(uint64_t base);
   Status CompleteLeaf();
-  Status WritePage(const OutPage& p);
+  Status WritePage(OutPage& p);  // takes p's buffer
+  Status WriteBatch();
   Status FlushWaiting();
   Status WriteBody(ByteView bytes, uint64_t spill_base);
   Status PushHierarchy(uint8_t topic, ByteView key);
@@ -257,6 +259,10 @@ class SegmentWriter {
   uint32_t leaf_off_ = 0;  // next free byte of the leaf's data area
   uint64_t leaf_base_ = 0;
   std::vector<OutPage> waiting_;  // b-tree pages numbered after leaf_, written after it
+  static constexpr size_t kMaxBatchBytes = 256 * 1024;
+  Bytes batch_;                   // consecutive pages not yet written, from batch_offset_
+  uint64_t batch_offset_ = 0;
+  std::vector<Bytes> spare_;      // page buffers to reuse
 
   bool have_last_key_ = false;
   uint8_t last_topic_ = 0;

@@ -7,83 +7,81 @@ namespace lsm {
 namespace {
 
 constexpr size_t kEntryOverhead = 48;
+// Waste the arena may hold beyond the live entries before they are copied to a fresh one.
+constexpr size_t kCompactionSlack = size_t{1} << 20;
 
-size_t EntryBytes(const Tree::Key& key, const Tree::Entry& e) {
-  return key.second.size() + e.value.size() + kEntryOverhead;
-}
-
-Tree::Key MakeKey(uint8_t topic, ByteView key) { return {topic, Bytes(key.begin(), key.end())}; }
+size_t EntryBytes(const Tree::Key& key, const Tree::Entry& e) { return key.key.size() + e.value.size() + kEntryOverhead; }
 
 }  // namespace
 
-int CompareKeys(uint8_t topic_a, ByteView a, uint8_t topic_b, ByteView b) {
-  if (topic_a != topic_b) return topic_a < topic_b ? -1 : 1;
-  size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
-  }
-  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
-}
+Tree::Tree() : store_(std::make_unique<Store>()) {}
 
 bool Tree::Covered(const Key& key) const {
-  auto next = map_.upper_bound(key);
-  return next != map_.end() && (next->second.flags & kEndDelete);
+  auto next = store_->map.upper_bound(key);
+  return next != store_->map.end() && (next->second.flags & kEndDelete);
 }
 
+// `entry`'s value must already be in the arena; the key is copied when it becomes a new node.
 void Tree::Set(const Key& key, std::optional<Entry> entry) {
-  auto it = map_.find(key);
-  if (recording_) undo_.emplace_back(key, it == map_.end() ? std::nullopt : std::optional<Entry>(it->second));
-  if (it != map_.end()) {
+  Map& map = store_->map;
+  auto it = map.find(key);
+  if (it != map.end()) {
+    if (recording_) undo_.emplace_back(it->first, it->second);
     bytes_ -= EntryBytes(it->first, it->second);
     if (entry) {
-      it->second = std::move(*entry);
+      it->second = *entry;
       bytes_ += EntryBytes(it->first, it->second);
     } else {
-      map_.erase(it);
+      map.erase(it);
     }
   } else if (entry) {
     bytes_ += EntryBytes(key, *entry);
-    map_.emplace(key, std::move(*entry));
+    it = map.emplace(Key{key.topic, store_->arena.Copy(key.key)}, *entry).first;
+    if (recording_) undo_.emplace_back(it->first, std::nullopt);
   }
 }
 
 // One search: the hot path of every write.
 void Tree::Put(uint8_t topic, ByteView key, ByteView value) {
-  auto it = map_.lower_bound(Probe{topic, key});
-  const bool found = it != map_.end() && CompareKeys(it->first.first, it->first.second, topic, key) == 0;
-  if (recording_) undo_.emplace_back(MakeKey(topic, key), found ? std::optional<Entry>(it->second) : std::nullopt);
-  if (found) {
+  Map& map = store_->map;
+  const Key k{topic, key};
+  auto it = map.lower_bound(k);
+  if (it != map.end() && !Less()(k, it->first)) {
     Entry& e = it->second;
+    if (recording_) undo_.emplace_back(it->first, e);
     bytes_ -= EntryBytes(it->first, e);
     e.flags = uint8_t(kInsert | (e.flags & kRangeMask));
-    e.value.assign(value.begin(), value.end());
+    e.value = store_->arena.Copy(value);
     bytes_ += EntryBytes(it->first, e);
-    return;
+  } else {
+    // A new key inside a deleted range stays inside it: it takes both range flags.
+    const bool covered = it != map.end() && (it->second.flags & kEndDelete);
+    Entry e{uint8_t(kInsert | (covered ? kRangeMask : 0)), store_->arena.Copy(value)};
+    bytes_ += EntryBytes(k, e);
+    it = map.emplace_hint(it, Key{topic, store_->arena.Copy(key)}, e);
+    if (recording_) undo_.emplace_back(it->first, std::nullopt);
   }
-  // A new key inside a deleted range stays inside it: it takes both range flags.
-  const bool covered = it != map_.end() && (it->second.flags & kEndDelete);
-  Entry e{uint8_t(kInsert | (covered ? kRangeMask : 0)), Bytes(value.begin(), value.end())};
-  Key k = MakeKey(topic, key);
-  bytes_ += EntryBytes(k, e);
-  map_.emplace_hint(it, std::move(k), std::move(e));
+  CompactIfWasteful();
 }
 
 void Tree::Erase(uint8_t topic, ByteView key) {
-  Key k = MakeKey(topic, key);
-  auto it = map_.find(k);
-  uint8_t range = it != map_.end() ? (it->second.flags & kRangeMask) : (Covered(k) ? kRangeMask : 0);
+  const Key k{topic, key};
+  auto it = store_->map.find(k);
+  uint8_t range = it != store_->map.end() ? (it->second.flags & kRangeMask) : (Covered(k) ? kRangeMask : 0);
   Set(k, Entry{uint8_t(kPointDelete | range), {}});
+  CompactIfWasteful();
 }
 
 void Tree::EraseRange(ByteView start, ByteView end) {
   if (CompareKeys(kTopicUser, start, kTopicUser, end) >= 0) return;
-  Key a = MakeKey(kTopicUser, start);
-  Key b = MakeKey(kTopicUser, end);
+  const Key a{kTopicUser, start};
+  const Key b{kTopicUser, end};
+  Map& map = store_->map;
   // Flags of the two boundary records, computed before the interior goes so that the gaps outside
   // the range keep whatever coverage they had.
   auto entry_at = [&](const Key& k) {
-    auto it = map_.find(k);
-    if (it != map_.end()) return it->second;
+    auto it = map.find(k);
+    if (it != map.end()) return it->second;
     // A new boundary inside a deleted range is itself deleted.
     return Entry{uint8_t(Covered(k) ? (kRangeMask | kPointDelete) : 0), {}};
   };
@@ -91,11 +89,12 @@ void Tree::EraseRange(ByteView start, ByteView end) {
   Entry eb = entry_at(b);
   ea.flags |= kStartDelete;
   eb.flags |= kEndDelete;
-  std::vector<Key> interior;
-  for (auto it = map_.upper_bound(a); it != map_.end() && it->first < b; ++it) interior.push_back(it->first);
+  std::vector<Key> interior;  // views of node keys: valid after the nodes go, the arena keeps the bytes
+  for (auto it = map.upper_bound(a); it != map.end() && Less()(it->first, b); ++it) interior.push_back(it->first);
   for (const Key& k : interior) Set(k, std::nullopt);
-  Set(a, std::move(ea));
-  Set(b, std::move(eb));
+  Set(a, ea);
+  Set(b, eb);
+  CompactIfWasteful();
 }
 
 void Tree::set_recording(bool on) {
@@ -107,54 +106,61 @@ void Tree::RollbackTo(size_t mark) {
   bool was = recording_;
   recording_ = false;
   while (undo_.size() > mark) {
-    auto [key, entry] = std::move(undo_.back());
+    auto [key, entry] = undo_.back();
     undo_.pop_back();
-    Set(key, std::move(entry));
+    Set(key, entry);
   }
   recording_ = was;
 }
 
 void Tree::Clear() {
-  map_.clear();
+  store_ = std::make_unique<Store>();
   undo_.clear();
   bytes_ = 0;
 }
 
-namespace {
+// Undo entries point into the arena, so it is only replaced when there are none.
+void Tree::CompactIfWasteful() {
+  if (!undo_.empty() || store_->arena.allocated() <= 2 * bytes_ + kCompactionSlack) return;
+  auto fresh = std::make_unique<Store>();
+  for (const auto& [k, e] : store_->map) {
+    fresh->map.emplace_hint(fresh->map.end(), Key{k.topic, fresh->arena.Copy(k.key)},
+                            Entry{e.flags, fresh->arena.Copy(e.value)});
+  }
+  store_ = std::move(fresh);
+}
 
-class TreeCursor : public RecordCursor {
+class Tree::Cursor : public RecordCursor {
  public:
-  explicit TreeCursor(const Tree::Map& map) : map_(map), it_(map.end()) {}
+  explicit Cursor(const Map& map) : map_(map), it_(map.end()) {}
   Status First() override { return Position(map_.begin()); }
   Status Last() override { return Position(map_.empty() ? map_.end() : std::prev(map_.end())); }
   Status Next() override { return Position(std::next(it_)); }
   Status Prev() override { return Position(it_ == map_.begin() ? map_.end() : std::prev(it_)); }
-  Status SeekGe(uint8_t topic, ByteView key) override { return Position(map_.lower_bound(Tree::Probe{topic, key})); }
+  Status SeekGe(uint8_t topic, ByteView key) override { return Position(map_.lower_bound(Key{topic, key})); }
   Status SeekLe(uint8_t topic, ByteView key) override {
-    auto it = map_.upper_bound(Tree::Probe{topic, key});
+    auto it = map_.upper_bound(Key{topic, key});
     return Position(it == map_.begin() ? map_.end() : std::prev(it));
   }
   bool Valid() const override { return it_ != map_.end(); }
   const Record& record() const override { return record_; }
 
  private:
-  Status Position(Tree::Map::const_iterator it) {
+  Status Position(Map::const_iterator it) {
     it_ = it;
     if (it_ != map_.end()) {
-      record_.flags = uint8_t(it_->second.flags | it_->first.first);
-      record_.key = it_->first.second;
-      record_.value = it_->second.value;
+      record_.flags = uint8_t(it_->second.flags | it_->first.topic);
+      record_.key.assign(it_->first.key.begin(), it_->first.key.end());
+      record_.value.assign(it_->second.value.begin(), it_->second.value.end());
     }
     return Status::Ok();
   }
 
-  const Tree::Map& map_;
-  Tree::Map::const_iterator it_;
-  Record record_;
+  const Map& map_;
+  Map::const_iterator it_;
+  Record record_;  // a copy: a stale cursor's record stays readable after the tree drops its arena
 };
 
-}  // namespace
-
-std::unique_ptr<RecordCursor> Tree::NewCursor() const { return std::make_unique<TreeCursor>(map_); }
+std::unique_ptr<RecordCursor> Tree::NewCursor() const { return std::make_unique<Cursor>(store_->map); }
 
 }  // namespace lsm

@@ -1,6 +1,10 @@
 // The in-memory tree: the newest records, in the same record model as the runs on disk (record.h),
 // so flushing it is a plain copy. Modifications inside a transaction keep undo entries, so nested
 // transactions roll back to a mark.
+//
+// Nodes, keys and values live in an arena (arena.h) and are never written in place: an entry that
+// changes gets new value bytes, so undo entries are plain views of the old ones. What changes leave
+// behind is reclaimed by copying the live entries to a fresh arena once the waste outgrows them.
 #pragma once
 
 #include <map>
@@ -9,30 +13,14 @@
 #include <utility>
 #include <vector>
 
+#include "engine/arena.h"
 #include "engine/record.h"
 
 namespace lsm {
 
 class Tree {
  public:
-  struct Entry {
-    uint8_t flags = 0;  // the topic bit is part of the key, not repeated here
-    Bytes value;
-  };
-  using Key = std::pair<uint8_t, Bytes>;  // (topic, key): std::pair's order is CompareKeys' order
-  // A key to look up without building a Key (no allocation on the read and write paths).
-  struct Probe {
-    uint8_t topic;
-    ByteView key;
-  };
-  struct Less {
-    using is_transparent = void;
-    static int Cmp(uint8_t ta, ByteView a, uint8_t tb, ByteView b) { return CompareKeys(ta, a, tb, b); }
-    bool operator()(const Key& a, const Key& b) const { return a < b; }
-    bool operator()(const Key& a, const Probe& b) const { return Cmp(a.first, a.second, b.topic, b.key) < 0; }
-    bool operator()(const Probe& a, const Key& b) const { return Cmp(a.topic, a.key, b.first, b.second) < 0; }
-  };
-  using Map = std::map<Key, Entry, Less>;
+  Tree();
 
   void Put(uint8_t topic, ByteView key, ByteView value);
   void Erase(uint8_t topic, ByteView key);
@@ -47,22 +35,46 @@ class Tree {
 
   // Approximate bytes held (keys, values and per-entry overhead), for autoflush.
   size_t bytes() const { return bytes_; }
-  bool empty() const { return map_.empty(); }
-  size_t size() const { return map_.size(); }
+  bool empty() const { return store_->map.empty(); }
+  size_t size() const { return store_->map.size(); }
+  // Memory the tree's arena has handed out, live or not (bounded by a small multiple of bytes()
+  // outside transactions).
+  size_t arena_bytes() const { return store_->arena.allocated(); }
   void Clear();
-  const Map& map() const { return map_; }
 
   // A cursor over the tree's records; invalidated by any change to the tree.
   std::unique_ptr<RecordCursor> NewCursor() const;
 
+  // A (topic, key) whose bytes belong to the caller until the tree copies them into its arena.
+  struct Key {
+    uint8_t topic;
+    ByteView key;
+  };
+  struct Entry {
+    uint8_t flags = 0;  // the topic bit is part of the key, not repeated here
+    ByteView value;     // in the arena
+  };
+
  private:
+  struct Less {
+    bool operator()(const Key& a, const Key& b) const { return CompareKeys(a.topic, a.key, b.topic, b.key) < 0; }
+  };
+  using Map = std::pmr::map<Key, Entry, Less>;
+  struct Store {
+    Arena arena;  // declared first: outlives the map's nodes
+    Map map{&arena};
+  };
+
+  class Cursor;
+
   bool Covered(const Key& key) const;
   void Set(const Key& key, std::optional<Entry> entry);
+  void CompactIfWasteful();
 
-  Map map_;
+  std::unique_ptr<Store> store_;
   size_t bytes_ = 0;
   bool recording_ = false;
-  std::vector<std::pair<Key, std::optional<Entry>>> undo_;
+  std::vector<std::pair<Key, std::optional<Entry>>> undo_;  // views into the arena
 };
 
 }  // namespace lsm
