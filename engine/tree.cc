@@ -123,11 +123,25 @@ void Tree::Clear() {
 void Tree::CompactIfWasteful() {
   if (!undo_.empty() || store_->arena.allocated() <= 2 * bytes_ + kCompactionSlack) return;
   auto fresh = std::make_unique<Store>();
-  for (const auto& [k, e] : store_->map) {
-    fresh->map.emplace_hint(fresh->map.end(), Key{k.topic, fresh->arena.Copy(k.key)},
-                            Entry{e.flags, fresh->arena.Copy(e.value)});
-  }
+  CopyEntries(store_->map, fresh.get());
   store_ = std::move(fresh);
+}
+
+void Tree::CopyEntries(const Map& from, Store* to) {
+  for (const auto& [k, e] : from) {
+    to->map.emplace_hint(to->map.end(), Key{k.topic, to->arena.Copy(k.key)}, Entry{e.flags, to->arena.Copy(e.value)});
+  }
+}
+
+Tree::Tree(const Tree& other)
+    : store_(std::make_unique<Store>()), bytes_(other.bytes_), recording_(other.recording_) {
+  CopyEntries(other.store_->map, store_.get());
+  undo_.reserve(other.undo_.size());
+  for (const auto& [k, e] : other.undo_) {
+    std::optional<Entry> old;
+    if (e) old = Entry{e->flags, store_->arena.Copy(e->value)};
+    undo_.emplace_back(Key{k.topic, store_->arena.Copy(k.key)}, old);
+  }
 }
 
 class Tree::Cursor : public RecordCursor {

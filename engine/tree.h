@@ -21,6 +21,10 @@ namespace lsm {
 class Tree {
  public:
   Tree();
+  // A deep copy with its own arena (undo log included): what a commit writes to while a reader's
+  // snapshot holds the original.
+  Tree(const Tree& other);
+  Tree& operator=(const Tree&) = delete;
 
   void Put(uint8_t topic, ByteView key, ByteView value);
   void Erase(uint8_t topic, ByteView key);
@@ -70,6 +74,8 @@ class Tree {
   bool Covered(const Key& key) const;
   void Set(const Key& key, std::optional<Entry> entry);
   void CompactIfWasteful();
+  // Copies every entry of `from` into `to`'s arena and map.
+  static void CopyEntries(const Map& from, Store* to);
 
   std::unique_ptr<Store> store_;
   size_t bytes_ = 0;

@@ -167,6 +167,29 @@ TEST(TreeTest, RollbackRestoresEveryChange) {
 // Changes never write over arena bytes (undo entries view them), so the tree must reclaim what
 // overwrites and deleted ranges leave behind, or a hot key that never fills the tree would grow it
 // without bound.
+// A commit copies the tree a reader's snapshot holds: the copy has its own arena (the original may be
+// dropped) and its own undo log (a transaction copied mid-way still rolls back).
+TEST(TreeTest, ACopyIsDeepAndKeepsItsUndoLog) {
+  auto original = std::make_unique<Tree>();
+  original->Put(kTopicUser, Key(1), Key(10));
+  original->set_recording(true);
+  const size_t mark = original->Mark();
+  original->Put(kTopicUser, Key(2), Key(20));
+  original->Erase(kTopicUser, Key(1));
+  Tree copy(*original);
+  original->Put(kTopicUser, Key(3), Key(30));
+  original.reset();  // its arena goes
+  EXPECT_EQ(copy.size(), 2u);
+  copy.RollbackTo(mark);
+  auto c = copy.NewCursor();
+  ASSERT_TRUE(c->First().ok());
+  ASSERT_TRUE(c->Valid());
+  EXPECT_EQ(c->record().key, Key(1));
+  EXPECT_EQ(c->record().value, Key(10));
+  ASSERT_TRUE(c->Next().ok());
+  EXPECT_FALSE(c->Valid());
+}
+
 TEST(TreeTest, OverwritesDoNotGrowTheArenaWithoutBound) {
   Tree t;
   const Bytes value(1000, 'v');
