@@ -15,8 +15,9 @@ constexpr uint64_t kMaxKeyOrValue = 0x7FFFFFFF;
 bool PowerOfTwoIn(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v <= hi && (v & (v - 1)) == 0; }
 
 // The databases open in this process, by Env and path (the same path string names the same file; the
-// Env contract does no path arithmetic), so that connections share one. POSIX locks cannot do this:
-// they never exclude a process from itself. Lock order: this mutex, then a database's.
+// Env contract does no path arithmetic), so that connections share one. Another Env object, or another
+// spelling of the path, opens a Database of its own, which the DMS2 lock then refuses (kBusy). Lock
+// order: this mutex, then a database's.
 std::mutex g_open_mutex;
 std::map<std::pair<const Env*, std::string>, std::weak_ptr<Database>>& OpenDatabases() {
   static auto* open = new std::map<std::pair<const Env*, std::string>, std::weak_ptr<Database>>();

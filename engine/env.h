@@ -57,9 +57,8 @@ inline constexpr uint32_t kMaxShmChunks = 65536;
 // The sector size every Env reports unless configured otherwise (lsm_unix.c hard-codes 512).
 inline constexpr uint32_t kDefaultSectorSize = 512;
 
-// One open file handle. Destroying it closes the file: releases every lock it holds (PosixEnv: every
-// lock the *process* holds on that file, see posix_env.h) and unmaps its shared memory without
-// deleting it. Closing does not sync.
+// One open file handle. Destroying it closes the file: releases every lock it holds and unmaps its
+// shared memory without deleting it. Closing does not sync.
 class File {
  public:
   File(const File&) = delete;
@@ -94,9 +93,8 @@ class File {
   // Moves this handle's lock `lock_id` (1..kMaxLockId) to `mode`: kUnlocked releases, kShared takes or
   // downgrades, kExclusive takes or upgrades. Never blocks: kBusy if another holder's lock conflicts,
   // and the handle keeps what it held before. kExclusive on a read-only handle is kMisuse; a bad id is
-  // kInvalidArgument. Who "another holder" is depends on the Env: another handle (MemEnv, SimEnv) or
-  // another process (PosixEnv), so the engine arbitrates among its own connections itself and takes
-  // Env locks through one handle per database file.
+  // kInvalidArgument. "Another holder" is another handle, in this process or another (in every Env),
+  // so the connections of one process that share a database take Env locks through its one handle.
   virtual Status Lock(int lock_id, LockMode mode) = 0;
 
   // True if another holder (as for Lock) holds any lock in [lock_id, lock_id + count) that conflicts

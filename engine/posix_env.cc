@@ -55,7 +55,7 @@ class PosixFile final : public File {
 
   ~PosixFile() override {
     UnmapAll();
-    ::close(fd_);  // drops every fcntl lock this process holds on the file
+    ::close(fd_);  // drops this handle's locks
   }
 
   Status Read(uint64_t offset, std::span<uint8_t> out) override {
@@ -131,12 +131,12 @@ class PosixFile final : public File {
     fl.l_whence = SEEK_SET;
     fl.l_start = kLockByteBase - lock_id;
     fl.l_len = 1;
-    while (::fcntl(fd_, F_SETLK, &fl) != 0) {
+    while (::fcntl(fd_, F_OFD_SETLK, &fl) != 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EACCES) {
-        return Status::Busy("lock " + std::to_string(lock_id) + " on " + path_ + " held by another process");
+        return Status::Busy("lock " + std::to_string(lock_id) + " on " + path_ + " held by another handle");
       }
-      return ErrnoStatus(("fcntl(F_SETLK) lock " + std::to_string(lock_id) + " on").c_str(), path_, errno);
+      return ErrnoStatus(("fcntl(F_OFD_SETLK) lock " + std::to_string(lock_id) + " on").c_str(), path_, errno);
     }
     return Status::Ok();
   }
@@ -154,8 +154,8 @@ class PosixFile final : public File {
     fl.l_whence = SEEK_SET;
     fl.l_start = kLockByteBase - lock_id - count + 1;
     fl.l_len = count;
-    while (::fcntl(fd_, F_GETLK, &fl) != 0) {
-      if (errno != EINTR) return ErrnoStatus("fcntl(F_GETLK) on", path_, errno);
+    while (::fcntl(fd_, F_OFD_GETLK, &fl) != 0) {
+      if (errno != EINTR) return ErrnoStatus("fcntl(F_OFD_GETLK) on", path_, errno);
     }
     return fl.l_type != F_UNLCK;
   }

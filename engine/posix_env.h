@@ -4,13 +4,14 @@
 //   - Open: open(2) with O_RDWR|O_CREAT (mode 0644) or O_RDONLY, O_CLOEXEC. Read/Write: pread/pwrite
 //     loops that retry EINTR and short transfers; a read that hits end of file zero-fills the rest.
 //     Truncate: ftruncate. Sync: fdatasync (the size change of an extending write is included).
-//   - Locks: POSIX fcntl record locks, F_SETLK (never blocks) / F_GETLK. Lock id i is byte 4096 - i
-//     of the database file itself (inside meta page 1's range; the locks are advisory, the bytes are
-//     never touched), so ids i..i+n-1 are bytes 4097-i-n .. 4096-i. fcntl locks belong to the
-//     *process*, not the handle: two handles in one process never conflict, a lock taken through one
-//     handle is released through any, and closing ANY handle of the file drops all of the process's
-//     locks on it. The engine therefore arbitrates among its own connections itself and takes OS
-//     locks through one long-lived handle per database file. TestLock sees other processes only.
+//   - Locks: Linux open-file-description record locks, F_OFD_SETLK (never blocks) / F_OFD_GETLK. Lock
+//     id i is byte 4096 - i of the database file itself (inside meta page 1's range; the locks are
+//     advisory, the bytes are never touched), so ids i..i+n-1 are bytes 4097-i-n .. 4096-i. They
+//     conflict with the classic process-owned fcntl locks the reference engine takes, in any process.
+//     Unlike those, they belong to the handle: two handles conflict even in one process, and closing
+//     one handle drops only its own locks (classic locks would make two Envs in one process blind to
+//     each other, and any close would drop every lock of the process). A forked child that inherits
+//     the descriptor shares its locks until it closes it (exec does, through O_CLOEXEC).
 //   - Shared memory: the file "<path>-shm", opened O_RDWR|O_CREAT on the first ShmMap (even for a
 //     read-only handle), grown to cover the chunk and mapped MAP_SHARED, one mmap per chunk. Growth
 //     uses posix_fallocate, which never shrinks the file when two processes grow it at once (falling

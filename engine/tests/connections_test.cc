@@ -218,8 +218,8 @@ TEST(ConnectionsTest, ThreadsIncrementingACounterLoseNoUpdate) {
   EXPECT_GT(setup->stats().flushes, 0u);
 }
 
-// fcntl locks never conflict inside one process, so the engine arbitrates among its own connections
-// and the DMS2 lock keeps other processes out.
+// Connections through the same Env and path share the database; the DMS2 lock keeps out everything
+// else: another process, and another Env object in this one (PosixEnv's locks belong to the handle).
 TEST(ConnectionsTest, ConnectionsInOneProcessShareRealFilesAndAnotherProcessIsBusy) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("lsmsim-conn-test-" + std::to_string(::getpid()));
@@ -231,6 +231,10 @@ TEST(ConnectionsTest, ConnectionsInOneProcessShareRealFilesAndAnotherProcessIsBu
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   ASSERT_TRUE((*first)->Put(B("k"), B("v")).ok());
   EXPECT_EQ((*second)->Get(B("k")).value(), B("v"));
+  PosixEnv separate;
+  auto stranger = Db::Open(&separate, path, Options{});
+  ASSERT_FALSE(stranger.ok());
+  EXPECT_EQ(stranger.status().code(), Code::kBusy);
   const pid_t child = ::fork();
   if (child == 0) {
     PosixEnv other;  // not the parent's Env (the child inherited its table of open databases)

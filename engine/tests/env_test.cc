@@ -1,6 +1,6 @@
 // The Env contract (engine/env.h), checked the same way against MemEnv and PosixEnv. "Another holder"
-// of a lock is another handle for MemEnv and another process (a forked child) for PosixEnv, since
-// POSIX fcntl locks never conflict within one process.
+// of a lock is another handle for MemEnv and another process (a forked child) for PosixEnv (whose
+// locks also conflict between handles of one process: EnvPosix.LocksBelongToTheHandleEvenWithinAProcess).
 #include "engine/env.h"
 
 #include <fcntl.h>
@@ -677,22 +677,26 @@ TEST(EnvPosix, LockIdMapsToByte4096MinusId) {
   EXPECT_FALSE(*(*f)->TestLock(6, 3, LockMode::kShared));
 }
 
-// fcntl locks belong to the process: handles of one process never conflict, and closing any of them
-// drops the process's locks. This is why the engine keeps one OS-locking handle per database file.
-TEST(EnvPosix, LocksArePerProcessAndAnyCloseDropsThem) {
+// Open-file-description locks belong to the handle: two handles of one process conflict like two
+// processes, and closing one handle drops only its own locks.
+TEST(EnvPosix, LocksBelongToTheHandleEvenWithinAProcess) {
   TempDir dir;
   const std::string path = dir.path() + "/a.db";
   Env* env = PosixEnv::Default();
+  // Forked first: a child that inherited a's descriptor would share its lock (an OFD lock lives as
+  // long as any descriptor of its open file description).
+  OtherProcess other(path);
   auto a = env->Open(path, OpenMode::kReadWriteCreate);
   auto b = env->Open(path, OpenMode::kReadWriteCreate);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_TRUE((*a)->Lock(4, LockMode::kExclusive).ok());
-  EXPECT_TRUE((*b)->Lock(4, LockMode::kExclusive).ok());
-  OtherProcess other(path);
+  EXPECT_EQ((*b)->Lock(4, LockMode::kShared).code(), Code::kBusy);
+  EXPECT_EQ(*(*b)->TestLock(4, 1, LockMode::kShared), true);
   EXPECT_EQ(other.Lock(4, LockMode::kShared).code(), Code::kBusy);
-  b->reset();  // closes b's descriptor: a's lock is gone too
+  b->reset();  // closing b leaves a's lock alone
+  EXPECT_EQ(other.Lock(4, LockMode::kShared).code(), Code::kBusy);
+  a->reset();
   EXPECT_TRUE(other.Lock(4, LockMode::kExclusive).ok());
-  EXPECT_EQ((*a)->Lock(4, LockMode::kShared).code(), Code::kBusy);
 }
 
 TEST(EnvPosix, ShmLivesInDashShmFile) {
