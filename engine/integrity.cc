@@ -112,14 +112,12 @@ Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::
       Status st = c.First();
       bool have_prev = false;
       Record prev;
-      uint64_t count = 0;
       while (st.ok() && c.Valid()) {
         const Record& r = c.record();
         if (have_prev && CompareKeys(prev.topic(), prev.key, r.topic(), r.key) >= 0) {
           problem(absl::StrFormat("%s: keys out of order at page %u cell %d", name, c.page(), c.cell()));
           break;
         }
-        ++count;
         prev = r;
         have_prev = true;
         st = c.Next();
