@@ -192,7 +192,6 @@ Result<std::shared_ptr<Database>> Database::Open(Env* env, const std::string& pa
 }
 
 Status Database::Join(const Options& options) {
-  if (closed_) return Status::Misuse("database is closed");
   if (options.safety != options_.safety || options.use_log != options_.use_log) {
     // Weaker or stronger promises than the shared log keeps would be silently broken.
     return Status::InvalidArgument(absl::StrFormat(
@@ -424,7 +423,6 @@ Result<std::optional<Bytes>> Database::Get(ByteView key, const Tree* overlay, co
 }
 
 Result<std::string> Database::Check() {
-  LSM_RETURN_IF_ERROR(Usable());
   return CheckIntegrity(db_file_.get(), snap_, free_.entries());
 }
 
@@ -436,46 +434,45 @@ Tree& Database::MutableTree() {
   return *tree_;
 }
 
-Status Database::Commit(std::span<const LogOp> ops) {
-  if (ops.empty()) return Status::Ok();
+template <typename AppendOps, typename ApplyOps>
+Status Database::LogAndApply(AppendOps append, ApplyOps apply) {
   if (options_.use_log) {
-    Status s;
-    for (const LogOp& op : ops) {
-      s = log_->Append(op);
-      if (!s.ok()) break;
-    }
+    Status s = append();
     if (s.ok()) s = log_->Commit().status();
     if (!s.ok()) {
       log_->Rollback();
       return s;
     }
   }
-  for (const LogOp& op : ops) LSM_RETURN_IF_ERROR(ApplyCommitted(op.kind, op.key, op.value));
+  LSM_RETURN_IF_ERROR(apply());
   ++commit_seq_;
   ++stats_.commits;
   return Status::Ok();
 }
 
+Status Database::Commit(std::span<const LogOp> ops) {
+  if (ops.empty()) return Status::Ok();
+  return LogAndApply(
+      [&] {
+        for (const LogOp& op : ops) LSM_RETURN_IF_ERROR(log_->Append(op));
+        return Status::Ok();
+      },
+      [&] {
+        for (const LogOp& op : ops) LSM_RETURN_IF_ERROR(ApplyCommitted(op.kind, op.key, op.value));
+        return Status::Ok();
+      });
+}
+
 Status Database::Commit(LogOp::Kind kind, ByteView key, ByteView value) {
-  // A write on its own: logged straight from the caller's bytes.
-  if (options_.use_log) {
-    Status s = log_->Append(kind, key, value);
-    if (s.ok()) s = log_->Commit().status();
-    if (!s.ok()) {
-      log_->Rollback();
-      return s;
-    }
-  }
-  LSM_RETURN_IF_ERROR(ApplyCommitted(kind, key, value));
-  ++commit_seq_;
-  ++stats_.commits;
-  return Status::Ok();
+  // A write on its own: logged straight from the caller's bytes, without a LogOp copy.
+  return LogAndApply([&] { return log_->Append(kind, key, value); },
+                     [&] { return ApplyCommitted(kind, key, value); });
 }
 
 Status Database::AfterCommit(const Options& conn) {
   if (tree_->bytes() >= uint64_t{conn.autoflush_kb} * 1024) {
     const uint64_t before = pages_since_checkpoint_;
-    LSM_RETURN_IF_ERROR(FlushTree());
+    LSM_RETURN_IF_ERROR(Flush());
     if (conn.autowork) {
       const uint64_t flushed = pages_since_checkpoint_ - before;
       const int64_t budget = int64_t(std::max<uint64_t>(flushed, 1) * (snap_.levels.size() + 1));
@@ -521,11 +518,6 @@ void Database::ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView valu
 
 // ---------------------------------------------------------------------------------------------------
 // Flushing
-
-Status Database::Flush() {
-  LSM_RETURN_IF_ERROR(Usable());
-  return FlushTree();
-}
 
 Status Database::MakeRoomForLevel() {
   auto units = [&] {
@@ -584,7 +576,7 @@ Status Database::WriteTopLevel(std::vector<std::unique_ptr<RecordCursor>> source
   return Status::Ok();
 }
 
-Status Database::FlushTree() {
+Status Database::Flush() {
   if (tree_->empty() && snap_.user_version == user_version_) return Status::Ok();
   LSM_RETURN_IF_ERROR(Fail(MakeRoomForLevel()));
   const bool carry = free_.Delta().size() > options_.max_freelist / 2;
@@ -797,7 +789,6 @@ Result<uint64_t> Database::DoWork(int nmerge, int64_t page_budget, bool force) {
 }
 
 Result<uint64_t> Database::Work(const Options& conn, int nmerge, int64_t nkb) {
-  LSM_RETURN_IF_ERROR(Usable());
   if (nmerge <= 0) nmerge = int(conn.automerge);
   int64_t budget = -1;
   if (nkb >= 0) budget = std::max<int64_t>(nkb > 0 ? 1 : 0, nkb * 1024 / int64_t(geom_.pgsz));
@@ -813,7 +804,6 @@ Result<uint64_t> Database::Work(const Options& conn, int nmerge, int64_t nkb) {
 // Checkpoints and close
 
 Status Database::Checkpoint() {
-  LSM_RETURN_IF_ERROR(Usable());
   if (snap_.id == synced_id_ && meta_page_ != MetaPage::kNone) return Status::Ok();
   lsm::Checkpoint c = snap_;
   c.freelist = free_.Delta();
@@ -840,7 +830,7 @@ Status Database::Close() {
   if (closed_) return Status::Ok();
   Status s = broken_;
   if (s.ok()) {
-    s = FlushTree();
+    s = Flush();
     if (s.ok()) s = Checkpoint();
     if (s.ok()) {
       const uint64_t size = std::max<uint64_t>(uint64_t{snap_.nblock} * geom_.blksz, 2 * kMetaPageSize);

@@ -54,12 +54,13 @@ class Database {
   uint64_t commit_seq() const { return commit_seq_; }
   uint32_t user_version() const { return user_version_; }
 
-  // kMisuse once closed; the write failure that broke the database, if any.
+  // kMisuse once closed; the write failure that broke the database, if any. Connections check it
+  // before every call; the calls below assume it.
   Status Usable() const;
   bool closed() const { return closed_; }
 
-  // Connections. Join fails when the database is closed or `options` ask for other promises than the
-  // ones it keeps; Leave returns true for the last connection, which must then Close or Abandon.
+  // Connections. Join (REQUIRES: not closed) fails when `options` ask for other promises than the ones
+  // it keeps; Leave returns true for the last connection, which must then Close or Abandon.
   Status Join(const Options& options);
   bool Leave();
   // The write lock: one connection writes at a time (the seed's WRITER lock). Owners are opaque.
@@ -103,6 +104,10 @@ class Database {
   Result<std::map<uint32_t, size_t>> ValidateSnapshot() const;
   Tree& MutableTree();
   Status ApplyCommitted(LogOp::Kind kind, ByteView key, ByteView value);
+  // The commit protocol: append (unless use_log is off) and commit the log, then apply; a failed log
+  // write rolls the log back and applies nothing.
+  template <typename AppendOps, typename ApplyOps>
+  Status LogAndApply(AppendOps append, ApplyOps apply);
 
   // Sources of level `li` of `snap`, newest first (a merging level: its output below the split key,
   // its inputs from it up).
@@ -116,7 +121,6 @@ class Database {
   // Blocks freed while the newest synced checkpoint or the oldest reader still needed them wait.
   uint64_t ReuseThreshold() const;
 
-  Status FlushTree();
   Status MakeRoomForLevel();
   Status SpillFreelistIfNeeded();
   // Writes one run from `sources` (and the free-list delta if `carry_freelist`) as a new top level.
