@@ -74,8 +74,10 @@ class Database::Allocator : public BlockAllocator {
 };
 
 // The merge in progress, while this process runs it: cursors over the inputs, the merger and the writer of
-// the output. A merge found in a checkpoint at Open has no job; it is started over (its inputs are
-// intact, and the partial output is freed once the new one is in the snapshot).
+// the output. A merge found in a checkpoint at Open has no job until work resumes it where the checkpoint
+// says it stopped, as the reference does: each input from its saved cell, the output continued after its
+// last page. It cannot be started over: the reference frees ("gobbles") the input blocks a paused merge
+// has consumed, so those records live only in the partial output.
 auto RunKey(const Segment& s) { return std::make_tuple(s.first, s.last, s.size); }
 
 struct Database::MergeJob {
@@ -91,7 +93,10 @@ struct Database::MergeJob {
   bool to_bottom = false;
   bool installed = false;           // the snapshot holds the merging level
   size_t first = 0, count = 0;      // before installation: the levels the merge replaces
-  std::optional<Segment> stale_lhs;  // a restarted merge's old output, freed at installation
+  // A merge resumed from a checkpoint: its output so far, the inputs' saved cells and nskip.
+  std::optional<Segment> resume_lhs;
+  std::vector<MergeCursor> resume_at;
+  uint32_t resume_nskip = 0;
   uint64_t emitted = 0;
 };
 
@@ -667,14 +672,21 @@ Status Database::ResumeMerge() {
   job->count = 1;
   job->to_bottom = li + 1 == snap_.levels.size();
   job->age = l.age;
+  job->installed = true;
   job->inputs = l.rhs;
   for (size_t ri = 0; ri < l.rhs.size(); ++ri) {
     auto r = RedirectsFor(snap_, li, int(ri));
     job->input_redirects.emplace_back(r.begin(), r.end());
   }
-  job->stale_lhs = l.lhs;
+  // A reference merge may carry one more input than it has rhs segments: the b-tree separators of the
+  // next level, merged in as index records. They hold no data; the rest of this merge leaves them out
+  // (and the checkpoint it writes says so).
+  job->resume_at.assign(l.merge.inputs.begin(), l.merge.inputs.begin() + std::ptrdiff_t(l.rhs.size()));
+  job->resume_lhs = l.lhs;
+  job->resume_nskip = l.merge.nskip;
+  job->emitted = 1;  // the output is not empty: the merge may pause again at once
   merge_ = std::move(job);
-  ++stats_.merges_restarted;
+  ++stats_.merges_resumed;
   return Status::Ok();
 }
 
@@ -683,13 +695,30 @@ Status Database::MergeStep(uint64_t budget, uint64_t* pages) {
   if (!job.writer) {
     for (size_t i = 0; i < job.inputs.size(); ++i) {
       auto c = std::make_unique<SegmentCursor>(db_file_.get(), geom_, job.inputs[i], job.input_redirects[i]);
-      LSM_RETURN_IF_ERROR(c->First());
+      if (!job.resume_lhs) {
+        LSM_RETURN_IF_ERROR(c->First());
+      } else if (job.resume_at[i].page != 0) {  // page 0: the input was used up
+        Status s = c->SeekCell(job.resume_at[i].page, job.resume_at[i].cell);
+        if (!s.ok()) {
+          return Status(s.code(), absl::StrFormat("%s: resuming the merge into level %u: input %u: %s", path_,
+                                                  job.first, i, s.message()));
+        }
+      }
       job.cursors.push_back(c.get());
       job.sources.push_back(std::move(c));
     }
     job.merger = std::make_unique<RecordMerger>(&job.sources, job.to_bottom);
     job.alloc = std::make_unique<Allocator>(this, false);
-    job.writer = std::make_unique<SegmentWriter>(db_file_.get(), geom_, job.alloc.get(), TakeAppendPoint());
+    if (job.resume_lhs) {
+      job.writer = std::make_unique<SegmentWriter>(db_file_.get(), geom_, job.alloc.get(), 0);
+      Status s = job.writer->Continue(*job.resume_lhs, job.resume_nskip);
+      if (!s.ok()) {
+        return Status(s.code(), absl::StrFormat("%s: resuming the merge into level %u: output: %s", path_, job.first,
+                                                s.message()));
+      }
+    } else {
+      job.writer = std::make_unique<SegmentWriter>(db_file_.get(), geom_, job.alloc.get(), TakeAppendPoint());
+    }
   }
   const uint64_t start = job.writer->pages_written();
   Record out;
@@ -699,7 +728,7 @@ Status Database::MergeStep(uint64_t budget, uint64_t* pages) {
     bool emitted = false;
     LSM_RETURN_IF_ERROR(job.merger->Step(&out, &emitted));
     if (emitted) {
-      job.filter.Add(out);
+      if (!job.resume_lhs) job.filter.Add(out);
       LSM_RETURN_IF_ERROR(OutOfOrderIsCorrupt(job.writer->Add(out.flags, out.key, out.value)));
       ++job.emitted;
     }
@@ -730,22 +759,19 @@ Status Database::MergeStep(uint64_t budget, uint64_t* pages) {
   } else {
     level.rhs = job.inputs;
     level.merge = Merge{};
+    level.merge.nskip = job.writer->nskip();
     for (SegmentCursor* c : job.cursors) {
       level.merge.inputs.push_back(c->Valid() ? MergeCursor{c->page(), uint32_t(c->cell())} : MergeCursor{});
     }
     const SegmentCursor* at = job.cursors[size_t(job.merger->PeekSource())];
     level.merge.splitkey = MergeCursor{at->page(), uint32_t(at->cell())};
   }
-  if (job.stale_lhs) {
-    // A restarted merge's old output goes, with the spare block it reserved.
-    LSM_RETURN_IF_ERROR(FreeRuns({*job.stale_lhs}, {{}}, true));
-    job.stale_lhs.reset();
-  }
   if (done) {
     std::vector<std::span<const BlockRedirect>> redirects(job.input_redirects.begin(), job.input_redirects.end());
     LSM_RETURN_IF_ERROR(FreeRuns(job.inputs, redirects, false));
     for (const Segment& in : job.inputs) filters_.erase(RunKey(in));
-    if (seg->first != 0) filters_[RunKey(*seg)] = job.filter.Finish();
+    // A resumed merge saw only part of its output's keys: no filter (Get probes the run).
+    if (seg->first != 0 && !job.resume_lhs) filters_[RunKey(*seg)] = job.filter.Finish();
     bool redirected = false;
     for (const auto& r : job.input_redirects) redirected |= !r.empty();
     if (redirected) snap_.redirects.clear();

@@ -50,7 +50,7 @@ struct DbStats {
   uint64_t flushes = 0;
   uint64_t merges = 0;                 // merges completed
   uint64_t merges_started = 0;
-  uint64_t merges_restarted = 0;       // in-progress merges found at Open and started over
+  uint64_t merges_resumed = 0;         // in-progress merges found at Open and resumed where they stopped
   uint64_t checkpoints_mid_merge = 0;  // checkpoints written while a merge was in progress
   uint64_t checkpoints = 0;
   uint64_t blocks_allocated = 0;  // extending the file

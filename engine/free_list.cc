@@ -24,10 +24,10 @@ Status FreeList::Load(std::map<uint32_t, int64_t> in_lsm, const std::vector<Free
       return Status::Corrupt("free list: block " + std::to_string(e.block) + " appears twice in the checkpoint");
     }
     if (e.id == kFreeEntryDelete) {
-      if (entries_.erase(e.block) == 0) {
-        return Status::Corrupt("free list: checkpoint removes block " + std::to_string(e.block) +
-                               " which the free-list records do not hold");
-      }
+      // The reference records every block it takes for reuse as a delete entry, whether the block came
+      // from a record or from the checkpoint's own list: a delete with no record behind it means "not
+      // free", which is what leaving it out of entries_ says.
+      entries_.erase(e.block);
     } else {
       entries_[e.block] = e.id;
     }

@@ -32,8 +32,9 @@ std::optional<uint32_t> FreeListBlock(ByteView key);
 
 class FreeList {
  public:
-  // `in_lsm`: entries read from the LSM's system records; `delta`: the checkpoint's entries.
-  // kCorrupt if the delta removes a block the LSM part does not hold or names a block twice.
+  // `in_lsm`: entries read from the LSM's system records; `delta`: the checkpoint's entries. A delete
+  // entry for a block the LSM part does not hold is normal (the reference writes one for every block it
+  // reuses). kCorrupt if the delta names a block twice (the reference's list is a sorted set).
   Status Load(std::map<uint32_t, int64_t> in_lsm, const std::vector<FreeEntry>& delta);
 
   // Takes the lowest-numbered block that may be reused while the newest synced checkpoint has id

@@ -734,6 +734,89 @@ Result<uint64_t> SegmentWriter::PersistHier(const HierPage& hp, uint64_t right_c
   return no;
 }
 
+Result<SegmentWriter::HierPage> SegmentWriter::LoadHier(uint64_t no, uint64_t* right_child) {
+  const uint64_t max_page = uint64_t{0x7FFFFFFF} * g_.PagesPerBlock();
+  if (no < g_.FirstDataPage() || no > max_page) return CorruptAt(no, 0, "b-tree page number out of range");
+  Bytes page(g_.pgsz);
+  LSM_RETURN_IF_ERROR(db_->Read(g_.PageOffset(no), page));
+  const uint32_t data = g_.IsFirstOnBlock(no) ? kBlockLinkSize : 0;
+  const uint32_t n = g_.pgsz - (g_.IsFirstOnBlock(no) || g_.IsLastOnBlock(no) ? kBlockLinkSize : 0);
+  const uint8_t* d = page.data() + data;
+  const uint16_t nrec = LoadBe16(d + n - 2);
+  HierPage hp;
+  hp.body.assign(g_.pgsz - kBlockLinkSize, 0);
+  if (!(LoadBe16(d + n - 4) & kBtreePage)) return CorruptAt(no, n - 4, "expected a b-tree page");
+  if (nrec == 0 || PageDataEnd(n, nrec) > n) return CorruptAt(no, n - 2, "b-tree page record count does not fit");
+  const uint32_t eof = PageDataEnd(n, nrec);
+  // The page must be one the writer could have built: records in order from offset 3, within the
+  // smallest data area (so that it can be continued on any page of the run).
+  uint32_t pos = kBtreeFirstRecordOffset;
+  for (uint32_t i = 0; i < nrec; ++i) {
+    const uint32_t off = LoadBe16(d + CellPointerAt(n, i));
+    if (off != pos || off >= eof) return CorruptAt(no, CellPointerAt(n, i), "b-tree cell out of place");
+    const uint8_t type = d[pos++];
+    uint64_t child = 0, len = 0;
+    if (!ReadVarint(d, eof, &pos, &child) || !ReadVarint(d, eof, &pos, &len)) {
+      return CorruptAt(no, off, "b-tree record header runs past the data");
+    }
+    if (type != 0) {
+      if (len > eof - pos) return CorruptAt(no, off, "b-tree key runs past the data");
+      pos += uint32_t(len);
+    }
+    hp.cells.push_back(uint16_t(off));
+  }
+  hp.used = pos;
+  if (int64_t(hp.used) > int64_t(hp.body.size()) - kPageFooterSize - int64_t{kCellPointerSize} * (nrec + 1)) {
+    return CorruptAt(no, 0, "b-tree page holds more than the writer can continue");
+  }
+  std::memcpy(hp.body.data(), d, hp.used);
+  *right_child = LoadBe64(d + n - kPageFooterSize);
+  return hp;
+}
+
+Status SegmentWriter::Continue(const Segment& run, uint32_t nskip) {
+  if (!status_.ok()) return status_;
+  if (seg_.first != 0 || have_leaf_ || finished_) return Status::Misuse("segment writer: Continue after Add");
+  if (run.first == 0 || run.last == 0 || run.size == 0) {
+    return Fail(Status::Corrupt("segment writer: cannot continue an empty run"));
+  }
+  seg_ = run;
+  seg_.root = 0;
+  blocks_.push_back(uint32_t(g_.BlockOf(run.last)));
+  if (g_.IsLastOnBlock(run.last)) {
+    // The run already owns the block its last page links to.
+    uint8_t link[kBlockLinkSize];
+    LSM_RETURN_IF_ERROR(Fail(db_->Read(g_.PageOffset(run.last) + g_.pgsz - kBlockLinkSize, std::span<uint8_t>(link, sizeof link))));
+    next_block_ = LoadBe32(link);
+    if (next_block_ == 0 || next_block_ > 0x7FFFFFFF) {
+      return Fail(CorruptAt(run.last, g_.pgsz - kBlockLinkSize, "last page links to block " + std::to_string(next_block_)));
+    }
+  }
+  nskip_ = nskip;
+  save_ptr_ = Saved{run.first, false};
+  if (run.root == 0) return Status::Ok();
+  // Root first, down the right-most children while they are b-tree pages; hier_[0] ends up lowest.
+  std::vector<HierPage> path;
+  uint64_t no = run.root;
+  uint64_t child = 0;
+  for (;;) {
+    if (path.size() > 32) return Fail(CorruptAt(run.root, 0, "b-tree deeper than 32 levels"));
+    auto hp = LoadHier(no, &child);
+    if (!hp.ok()) return Fail(hp.status());
+    path.push_back(std::move(*hp));
+    Bytes probe(g_.pgsz);
+    if (child < g_.FirstDataPage()) return Fail(CorruptAt(no, 0, "b-tree right child out of range"));
+    LSM_RETURN_IF_ERROR(Fail(db_->Read(g_.PageOffset(child), probe)));
+    const uint32_t n = g_.pgsz - (g_.IsFirstOnBlock(child) || g_.IsLastOnBlock(child) ? kBlockLinkSize : 0);
+    const uint32_t data = g_.IsFirstOnBlock(child) ? kBlockLinkSize : 0;
+    if (!(LoadBe16(probe.data() + data + n - 4) & kBtreePage)) break;
+    no = child;
+  }
+  hier_.assign(std::make_move_iterator(path.rbegin()), std::make_move_iterator(path.rend()));
+  save_ptr_.page = child;  // the right-most leaf: left child of the next key pushed
+  return Status::Ok();
+}
+
 Result<Segment> SegmentWriter::Finish() {
   if (!status_.ok()) return status_;
   if (finished_) return Status::Misuse("segment writer: Finish called twice");

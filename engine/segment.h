@@ -196,6 +196,14 @@ class SegmentWriter {
   // Writes the last leaf and the b-tree (if any record started on a page other than the first) and
   // returns the run. An empty run returns a zero Segment and writes nothing.
   Result<Segment> Finish();
+  // Continues `run`, the paused output of a merge read from a checkpoint, as the reference's merge
+  // worker does when it resumes: the next page is a fresh one after run.last (or the first of the block
+  // run.last links to, which the run already owns), and the b-tree's right-most path is rebuilt in
+  // memory from run.root (mergeWorkerLoadHierarchy), so later pages extend the same index. Pages already
+  // written are never rewritten; the old path's pages stay in the run, unreachable. `nskip`: the
+  // checkpoint's count of leaf pages still to leave out of the b-tree. REQUIRES: before any Add.
+  Status Continue(const Segment& run, uint32_t nskip);
+
   // Writes the current leaf so that the run so far is a complete run on disk without a b-tree (root 0;
   // readers scan it), and returns it. The writer keeps its b-tree in memory: later Adds continue on a
   // fresh page and Finish indexes every leaf. This is how an incremental merge stops between work
@@ -203,6 +211,8 @@ class SegmentWriter {
   Result<Segment> Pause();
 
   uint64_t pages_written() const { return pages_written_; }
+  // Leaf pages still to leave out of the b-tree (the checkpoint's nskip of a paused merge).
+  uint32_t nskip() const { return nskip_; }
   // Blocks holding pages of the run, in run order.
   std::vector<uint32_t> blocks_used() const { return blocks_; }
   // The block allocated in advance when the last page of the run is last on its block (the reference
@@ -239,6 +249,8 @@ class SegmentWriter {
   Status FlushIndirect();
   Status BtreeWrite(uint8_t type, uint64_t child, uint64_t key_page, ByteView key);
   Result<uint64_t> PersistHier(const HierPage& hp, uint64_t right_child);
+  // Reads b-tree page `no` of a run into an in-memory page; *right_child gets its footer pointer.
+  Result<HierPage> LoadHier(uint64_t no, uint64_t* right_child);
 
   File* db_;
   Geometry g_;

@@ -46,7 +46,7 @@ DbStats g_totals;
 void Accumulate(const DbStats& s) {
   g_totals.flushes += s.flushes;
   g_totals.merges += s.merges;
-  g_totals.merges_restarted += s.merges_restarted;
+  g_totals.merges_resumed += s.merges_resumed;
   g_totals.checkpoints_mid_merge += s.checkpoints_mid_merge;
   g_totals.checkpoints += s.checkpoints;
   g_totals.blocks_reused += s.blocks_reused;
@@ -443,14 +443,14 @@ TEST(DbStatefulTest, MatchesAMapModelAcrossFlushesMergesAndReopens) {
     Accumulate(sut.db->stats());
   }));
   std::cout << "totals: " << g_totals.flushes << " flushes, " << g_totals.merges << " merges, "
-            << g_totals.checkpoints_mid_merge << " checkpoints mid-merge, " << g_totals.merges_restarted
+            << g_totals.checkpoints_mid_merge << " checkpoints mid-merge, " << g_totals.merges_resumed
             << " merges restarted at open, " << g_totals.blocks_freed << " blocks freed, " << g_totals.blocks_reused
             << " reused, " << g_totals.freelist_overflows << " free-list overflows, " << g_totals.log_replayed_commits
             << " commits replayed\n";
   EXPECT_GT(g_totals.flushes, 0u);
   EXPECT_GT(g_totals.merges, 0u);
   EXPECT_GT(g_totals.checkpoints_mid_merge, 0u);
-  EXPECT_GT(g_totals.merges_restarted, 0u);
+  EXPECT_GT(g_totals.merges_resumed, 0u);
   EXPECT_GT(g_totals.blocks_reused, 0u);
   EXPECT_GT(g_totals.freelist_overflows, 0u);
   EXPECT_GT(g_totals.log_replayed_commits, 0u);
