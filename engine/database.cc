@@ -832,6 +832,9 @@ Result<uint64_t> Database::Work(const Options& conn, int nmerge, int64_t nkb) {
 Status Database::Checkpoint() {
   if (snap_.id == synced_id_ && meta_page_ != MetaPage::kNone) return Status::Ok();
   lsm::Checkpoint c = snap_;
+  // The reference writes EMPTY (0) only into the checkpoint it synthesises for a file without one; every
+  // checkpoint it stores says NONE (uncompressed). A file whose checkpoint says 0 still opens.
+  c.cmpid = kCompressionNone;
   c.freelist = free_.Delta();
   auto blob = EncodeCheckpoint(c);
   if (!blob.ok()) return Fail(blob.status());

@@ -193,6 +193,37 @@ TEST(DbGoldenTest, EveryGoldenDatabaseKeepsEveryPairThroughThirtyTwoClosedPuts) 
   }
 }
 
+// The compression-id word: the reference stores 1 (NONE) in every checkpoint it writes; 0 (EMPTY) is
+// only the synthetic checkpoint of a file that has none. Ours match, and a stored 0 still reads.
+TEST(DbTest, CheckpointsSayUncompressedAndAnEmptyCompressionIdStillReads) {
+  MemEnv env;
+  {
+    auto db = OpenOk(env);
+    ASSERT_TRUE(db->Put(Bytes{1}, Bytes{2}).ok());
+    ASSERT_TRUE(db->Checkpoint().ok());
+    ASSERT_TRUE(db->Put(Bytes{3}, Bytes{4}).ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  Bytes file = *env.Contents("g.db");
+  for (MetaPage page : {MetaPage::kPage1, MetaPage::kPage2}) {
+    auto c = DecodeCheckpoint(ByteView(file).subspan(MetaPageOffset(page), kMetaPageSize));
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->cmpid, kCompressionNone);
+  }
+  for (MetaPage page : {MetaPage::kPage1, MetaPage::kPage2}) {
+    auto c = DecodeCheckpoint(ByteView(file).subspan(MetaPageOffset(page), kMetaPageSize));
+    c->cmpid = kCompressionEmpty;
+    const Bytes image = MetaPageImage(*EncodeCheckpoint(*c));
+    std::copy(image.begin(), image.end(), file.begin() + std::ptrdiff_t(MetaPageOffset(page)));
+  }
+  env.SetContents("g.db", file);
+  auto db = OpenOk(env);
+  ASSERT_NE(db, nullptr);
+  auto dumped = Dump(*db);
+  ASSERT_TRUE(dumped.ok());
+  EXPECT_EQ(*dumped, (Map{{Bytes{1}, Bytes{2}}, {Bytes{3}, Bytes{4}}}));
+}
+
 TEST(DbTest, LoadedDatabaseReopensWithTheSameContentAndAValidCheckpoint) {
   const Golden g = GoldenDatabases()[1];
   MemEnv env;
