@@ -89,6 +89,7 @@ struct Database::MergeJob {
   std::unique_ptr<RecordMerger> merger;
   std::unique_ptr<Allocator> alloc;
   std::unique_ptr<SegmentWriter> writer;
+  std::unique_ptr<OlderRunPointer> pointers;
   uint16_t age = 0;
   bool to_bottom = false;
   bool installed = false;           // the snapshot holds the merging level
@@ -140,6 +141,14 @@ void Database::RunFinished(const Segment& seg, uint32_t spare_block) {
       return;
     }
   }
+}
+
+OlderRunPointer Database::PointersInto(size_t li) const {
+  // A level mid-merge has no single next-older run; a redirected one is read through logical page numbers.
+  if (li >= snap_.levels.size() || !snap_.levels[li].rhs.empty() || !RedirectsFor(snap_, li, -1).empty()) {
+    return OlderRunPointer(db_file_.get(), geom_, Segment{});
+  }
+  return OlderRunPointer(db_file_.get(), geom_, snap_.levels[li].lhs);
 }
 
 uint64_t Database::TakeAppendPoint() {
@@ -556,10 +565,13 @@ Status Database::WriteTopLevel(std::vector<std::unique_ptr<RecordCursor>> source
   const uint64_t start = TakeAppendPoint();
   Allocator alloc(this, carry_freelist);
   SegmentWriter writer(db_file_.get(), geom_, &alloc, start);
+  OlderRunPointer pointers = PointersInto(0);
   RunFilter::Builder filter;
   LSM_RETURN_IF_ERROR(MergeRecords(sources, snap_.levels.empty(), [&](const Record& r) {
     filter.Add(r);
-    return OutOfOrderIsCorrupt(writer.Add(r.flags, r.key, r.value));
+    auto ptr = pointers.For(r.topic(), r.key);
+    if (!ptr.ok()) return ptr.status();
+    return OutOfOrderIsCorrupt(writer.Add(r.flags, r.key, r.value, *ptr));
   }));
   auto seg = writer.Finish();
   if (!seg.ok()) return seg.status();
@@ -709,6 +721,8 @@ Status Database::MergeStep(uint64_t budget, uint64_t* pages) {
     }
     job.merger = std::make_unique<RecordMerger>(&job.sources, job.to_bottom);
     job.alloc = std::make_unique<Allocator>(this, false);
+    // The level below the merge's output: below the merging level, or below the levels it replaces.
+    job.pointers = std::make_unique<OlderRunPointer>(PointersInto(job.installed ? job.first + 1 : job.first + job.count));
     if (job.resume_lhs) {
       job.writer = std::make_unique<SegmentWriter>(db_file_.get(), geom_, job.alloc.get(), 0);
       Status s = job.writer->Continue(*job.resume_lhs, job.resume_nskip);
@@ -729,7 +743,9 @@ Status Database::MergeStep(uint64_t budget, uint64_t* pages) {
     LSM_RETURN_IF_ERROR(job.merger->Step(&out, &emitted));
     if (emitted) {
       if (!job.resume_lhs) job.filter.Add(out);
-      LSM_RETURN_IF_ERROR(OutOfOrderIsCorrupt(job.writer->Add(out.flags, out.key, out.value)));
+      auto ptr = job.pointers->For(out.topic(), out.key);
+      if (!ptr.ok()) return ptr.status();
+      LSM_RETURN_IF_ERROR(OutOfOrderIsCorrupt(job.writer->Add(out.flags, out.key, out.value, *ptr)));
       ++job.emitted;
     }
   }

@@ -25,6 +25,7 @@
 #include "engine/log.h"
 #include "engine/meta_page.h"
 #include "engine/run_filter.h"
+#include "engine/segment.h"
 #include "engine/tree.h"
 
 namespace lsm {
@@ -138,6 +139,8 @@ class Database {
                   bool with_spare);
   void RunFinished(const Segment& seg, uint32_t spare_block);
   uint64_t TakeAppendPoint();
+  // Pointers for a run written above level `li` of the current snapshot (none if there is no such level).
+  OlderRunPointer PointersInto(size_t li) const;
   void Published(uint64_t pages);
   Status Fail(Status s);
   void CloseFiles();

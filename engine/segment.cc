@@ -451,6 +451,36 @@ Status SegmentCursor::SeekLe(uint8_t topic, ByteView key) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// OlderRunPointer
+
+OlderRunPointer::OlderRunPointer(File* db, Geometry g, const Segment& next) {
+  if (next.first == 0) return;
+  cursor_.emplace(db, g, next);
+  seekable_ = next.root != 0;
+}
+
+Result<uint64_t> OlderRunPointer::For(uint8_t topic, ByteView key) {
+  if (!cursor_) return uint64_t{0};
+  SegmentCursor& c = *cursor_;
+  auto below = [&] { return c.Valid() && CompareKeys(c.record().topic(), c.record().key, topic, key) < 0; };
+  if (!started_) {
+    started_ = true;
+    LSM_RETURN_IF_ERROR(seekable_ ? c.SeekGe(topic, key) : c.First());
+  }
+  // Keys ascend: walk a few records, then jump (a run without a b-tree can only be walked).
+  for (int steps = 0; below(); ++steps) {
+    last_page_ = c.page();
+    if (seekable_ && steps == 4) {
+      LSM_RETURN_IF_ERROR(c.SeekGe(topic, key));
+      break;
+    }
+    LSM_RETURN_IF_ERROR(c.Next());
+  }
+  if (c.Valid()) last_page_ = c.page();
+  return last_page_;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // SegmentWriter
 
 uint32_t SegmentWriter::HierPage::Free() const {

@@ -52,6 +52,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -167,6 +168,26 @@ class SegmentCursor : public RecordCursor {
 // most to the end of the file.
 Result<Record> ReadRecordAt(File* db, Geometry g, uint64_t page, uint32_t cell,
                             std::span<const BlockRedirect> redirects = {});
+
+// Pointers into the next-older run, for a run being written (the record's "pointer delta" and the
+// footer's base pointer). For each key, in ascending order, For gives the page of `next` holding its first
+// record >= the key, or the page of its last record when every record is smaller: a search for the key in
+// `next` may start there. The reference reaches the same kind of page by another road (it carries the
+// child pointers of the next run's b-tree separators along its merge), so the numbers may differ where
+// both are valid. With no next run, or one read through redirects (whose page numbers are logical), every
+// pointer is 0, which readers take as "search from the run's start".
+class OlderRunPointer {
+ public:
+  // `next.first == 0`: there is no next-older run. `db` must outlive this object.
+  OlderRunPointer(File* db, Geometry g, const Segment& next);
+  Result<uint64_t> For(uint8_t topic, ByteView key);
+
+ private:
+  std::optional<SegmentCursor> cursor_;
+  bool seekable_ = false;  // next has a b-tree: jump with SeekGe rather than walk
+  bool started_ = false;
+  uint64_t last_page_ = 0;  // page of the last record seen
+};
 
 // Where new runs get their blocks. The allocator decides reuse; the writer only asks.
 class BlockAllocator {

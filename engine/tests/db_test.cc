@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 
@@ -16,6 +17,8 @@
 #include "engine/geometry.h"
 #include "engine/mem_env.h"
 #include "engine/meta_page.h"
+#include "engine/segment.h"
+#include "absl/strings/str_format.h"
 #include "engine/tests/golden_files.h"
 
 namespace lsm {
@@ -256,6 +259,106 @@ std::vector<uint64_t> RunPages(const Bytes& file, Geometry g, const Segment& seg
     p = g.IsLastOnBlock(p) ? g.FirstPageOfBlock(LoadBe32(file.data() + g.PageOffset(p) + g.pgsz - 4)) : p + 1;
   }
   return out;
+}
+
+// Pointers into the next-older run (segment.h): a record's pointer p != 0 must name a page of the next
+// level's run such that no record of that run with a key >= the record's key lies on an earlier page
+// (a search for the key may start at p). Checks every idle level above an idle level; returns the
+// number of nonzero pointers checked.
+struct PointerCheck {
+  uint64_t checked = 0;
+  std::vector<std::string> problems;
+};
+PointerCheck CheckOlderRunPointers(File* file, const Bytes& bytes, const Checkpoint& c) {
+  PointerCheck out;
+  const Geometry g{c.pgsz, c.blksz};
+  for (size_t li = 0; li + 1 < c.levels.size(); ++li) {
+    const Level& upper = c.levels[li];
+    const Level& next = c.levels[li + 1];
+    if (!upper.rhs.empty() || !next.rhs.empty() || (li + 2 == c.levels.size() && !c.redirects.empty())) continue;
+    // The next run's records: the greatest key on the pages before each page (in run order).
+    const std::vector<uint64_t> pages = RunPages(bytes, g, next.lhs);
+    std::map<uint64_t, size_t> index;
+    for (size_t i = 0; i < pages.size(); ++i) index[pages[i]] = i;
+    std::vector<std::optional<Record>> last_before(pages.size() + 1);
+    {
+      SegmentCursor n(file, g, next.lhs);
+      std::optional<Record> last;
+      size_t filled = 0;
+      for (Status s = n.First(); s.ok() && n.Valid(); s = n.Next()) {
+        const size_t at = index.count(n.page()) ? index[n.page()] : pages.size();
+        while (filled <= at && filled <= pages.size()) last_before[filled++] = last;
+        last = n.record();
+      }
+      while (filled <= pages.size()) last_before[filled++] = last;
+    }
+    SegmentCursor u(file, g, upper.lhs);
+    for (Status s = u.First(); s.ok() && u.Valid(); s = u.Next()) {
+      const Record& r = u.record();
+      if (r.pointer == 0) continue;
+      ++out.checked;
+      auto it = index.find(r.pointer);
+      if (it == index.end()) {
+        out.problems.push_back(absl::StrFormat("level %u key %s: pointer %u is not a page of level %u", li,
+                                               ToHex(r.key), r.pointer, li + 1));
+        continue;
+      }
+      const auto& before = last_before[it->second];
+      if (before && CompareKeys(before->topic(), before->key, r.topic(), r.key) >= 0) {
+        out.problems.push_back(absl::StrFormat("level %u key %s: pointer %u skips key %s of level %u", li,
+                                               ToHex(r.key), r.pointer, ToHex(before->key), li + 1));
+      }
+    }
+  }
+  return out;
+}
+
+TEST(DbGoldenTest, GoldenPointersIntoTheNextOlderRunAreSearchStarts) {
+  uint64_t checked = 0;
+  for (const Golden& g : GoldenDatabases()) {
+    SCOPED_TRACE(g.name);
+    MemEnv env;
+    Install(env, g);
+    const Bytes bytes = *env.Contents("g.db");
+    MetaPageChoice choice = ChooseMetaPage(ByteView(bytes).first(kMetaPageSize), ByteView(bytes).subspan(kMetaPageSize, kMetaPageSize));
+    ASSERT_TRUE(choice.checkpoint);
+    auto f = env.Open("g.db", OpenMode::kReadOnly);
+    ASSERT_TRUE(f.ok());
+    PointerCheck pc = CheckOlderRunPointers(f->get(), bytes, *choice.checkpoint);
+    for (const auto& p : pc.problems) ADD_FAILURE() << p;
+    std::printf("%s: %llu pointers checked\n", g.name.c_str(), (unsigned long long)pc.checked);
+    checked += pc.checked;
+  }
+  EXPECT_GT(checked, 0u);
+}
+
+// Our flushes and merges write pointers into the next-older run the way the reference's files have them.
+TEST(DbTest, RunsWeWritePointIntoTheNextOlderRun) {
+  MemEnv env;
+  Options options;
+  options.page_size = 1024;
+  options.block_size = 64 * 1024;
+  options.autoflush_kb = 32;
+  options.autowork = false;
+  auto db = OpenOk(env, options);
+  uint64_t checked = 0;
+  for (int round = 0; round < 3; ++round) {
+    if (round == 1) ASSERT_TRUE(db->Work(2, -1).ok());  // round 0's levels become one older level
+    for (int i = 0; i < 3000; ++i) {
+      const uint32_t k = uint32_t(i * 7919 + round) % 20000;
+      ASSERT_TRUE(db->Put(Bytes{uint8_t(k >> 8), uint8_t(k), uint8_t(round)}, Bytes(40, uint8_t(i))).ok());
+    }
+    if (round == 2) ASSERT_TRUE(db->Work(5, -1).ok());  // a merge's output above an older level
+    ASSERT_TRUE(db->Checkpoint().ok());
+    ASSERT_GE(db->snapshot().levels.size(), 2u);
+    const Bytes bytes = *env.Contents("g.db");
+    auto f = env.Open("g.db", OpenMode::kReadOnly);
+    ASSERT_TRUE(f.ok());
+    PointerCheck pc = CheckOlderRunPointers(f->get(), bytes, db->snapshot());
+    for (const auto& p : pc.problems) ADD_FAILURE() << p;
+    checked += pc.checked;
+  }
+  EXPECT_GT(checked, 1000u);
 }
 
 TEST(DbTest, APausedMergeIsReadableCheckpointedAndResumedAfterReopen) {
