@@ -131,6 +131,8 @@ std::string Diff(const Oracle::Map& expected, const Oracle::Map& got) {
 
 }  // namespace
 
+std::string Oracle::Difference(const Map& expected, const Map& got) { return Diff(expected, got); }
+
 Status Oracle::CheckRecovered(const Map& recovered_map, uint32_t user_version) {
   const State recovered{recovered_map, user_version};
   State state = base_;

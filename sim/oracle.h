@@ -59,10 +59,17 @@ class Oracle {
   // Open transactions are gone (a clean close rolls them back; a crash loses them).
   void DropOpen();
 
+  // The model starts from `state` (a scenario's start_from database) instead of an empty database.
+  void Start(const State& state) { Reset(state); }
+
   // Judges the database recovered after a power loss; on success the model continues from it.
   Status CheckRecovered(const Map& recovered, uint32_t user_version = 0);
 
   Safety safety() const { return safety_; }
+
+  // The first few differences between `expected` and `got`, each as "; key K missing ..." (empty if
+  // they are equal): what a failure message shows.
+  static std::string Difference(const Map& expected, const Map& got);
 
  private:
   static void ApplyTo(const LogOp& op, State* m);

@@ -1,5 +1,6 @@
 #include "sim/runner.h"
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -18,6 +19,7 @@ namespace lsm::sim {
 namespace {
 
 constexpr const char* kDbPath = "db";
+constexpr const char* kLogPath = "db-log";  // the engine's name for kDbPath's log
 constexpr int kMaxDepth = 3;
 
 class SeedRun {
@@ -39,6 +41,12 @@ class SeedRun {
                                 SafetyName(options_.safety), options_.page_size, options_.block_size,
                                 options_.autoflush_kb, options_.automerge, options_.autocheckpoint_kb,
                                 DistributionName(workload_.distribution()));
+    if (s.start) {
+      r_.config += absl::StrFormat(", start_from %s (%s, content hash %s)",
+                                   std::filesystem::path(s.start->path).filename().string(),
+                                   s.start->engine_read.ok() ? absl::StrFormat("%u keys", s.start->keys.size()) : "unreadable",
+                                   HashHex(s.start->hash));
+    }
     Note("config", r_.config);
   }
 
@@ -115,9 +123,67 @@ class SeedRun {
     return Status::Ok();
   }
 
+  // The scenario's starting database: installed as durable content, the model starting from what the
+  // engine read in it before the run (start_image.h). Its bytes' hash goes into the trace.
+  Status InstallStart() {
+    const StartImage& start = *s_.start;
+    Note("start-from", std::filesystem::path(start.path).filename().string(), start.hash);
+    if (mode_ == RunOptions::Mode::kMemEnv) {
+      mem_env_.SetContents(kDbPath, start.db);
+      if (start.log) mem_env_.SetContents(kLogPath, *start.log);
+    } else {
+      env_.InstallDurable(kDbPath, start.db);
+      if (start.log) env_.InstallDurable(kLogPath, *start.log);
+    }
+    if (!start.engine_read.ok()) {
+      return Fail("the engine could not read start_from " + start.path + " before the run: " + start.engine_read.message());
+    }
+    if (!start.expected_check.ok()) return Fail(start.expected_check.message());
+    oracle_.Start(start.state);
+    return Status::Ok();
+  }
+
+  // The newest valid checkpoint of the durable meta pages: what recovery must open.
+  uint64_t ExpectedCheckpointId() {
+    std::optional<Bytes> file = env_.Durable(kDbPath);
+    if (!file || file->size() < kMetaPageSize) return kEmptyCheckpointId;
+    Bytes pages = *file;
+    pages.resize(std::max<size_t>(pages.size(), 2 * kMetaPageSize), 0);
+    MetaPage newest = NewestValidCheckpoint(ByteView(pages).first(kMetaPageSize),
+                                            ByteView(pages).subspan(kMetaPageSize, kMetaPageSize));
+    if (newest == MetaPage::kNone) return kEmptyCheckpointId;
+    return DecodeCheckpoint(ByteView(pages).subspan(MetaPageOffset(newest), kMetaPageSize))->id;
+  }
+
+  // The first open of the starting database, judged like a recovery: the newest valid checkpoint, a
+  // sound structure, and exactly the content read before the run.
+  Status JudgeStart() {
+    const StartImage& start = *s_.start;
+    const std::string what = "opening start_from " + start.path;
+    if (faults() && db_->snapshot().id != start.checkpoint_id) {
+      return Fail(absl::StrFormat("%s opened checkpoint %u; the newest valid checkpoint in the file is %u", what,
+                                  db_->snapshot().id, start.checkpoint_id));
+    }
+    LSM_RETURN_IF_ERROR(CheckIntegrity(("after " + what).c_str()));
+    auto content = Dump();
+    if (!content.ok()) return Fail(what + ": scan failed: " + content.status().ToString());
+    auto version = db_->UserVersion();
+    if (!version.ok()) return Fail(what + ": user version failed: " + version.status().ToString());
+    if (*content != start.state.map || *version != start.state.user_version) {
+      return Fail(absl::StrFormat("%s: the database has %u keys and user version %u, the file held %u keys and user "
+                                  "version %u when read before the run%s",
+                                  what, content->size(), *version, start.state.map.size(), start.state.user_version,
+                                  Oracle::Difference(start.state.map, *content)));
+    }
+    return Status::Ok();
+  }
+
   Status Body() {
+    if (s_.start) LSM_RETURN_IF_ERROR(InstallStart());
     Status s = OpenDb();
+    if (!s.ok() && s_.start) return Fail("opening start_from " + s_.start->path + " failed: " + s.ToString());
     if (!s.ok()) return Fail("open of a new database failed: " + s.ToString());
+    if (s_.start) LSM_RETURN_IF_ERROR(JudgeStart());
     for (; r_.ops < s_.ops; ++r_.ops) {
       const Op op = workload_.Next();
       Note("op", op.Describe(), uint64_t(op.kind));
@@ -336,8 +402,8 @@ class SeedRun {
     if (env_.crashed()) return Status::Ok();
     if (!content.ok()) return Fail("scan after a clean reopen failed: " + content.status().ToString());
     if (*content != oracle_.view()) {
-      return Fail(absl::StrFormat("after a clean close and reopen the database has %u keys, the model %u",
-                                  content->size(), oracle_.view().size()));
+      return Fail(absl::StrFormat("after a clean close and reopen the database has %u keys, the model %u%s",
+                                  content->size(), oracle_.view().size(), Oracle::Difference(oracle_.view(), *content)));
     }
     auto version = db_->UserVersion();
     if (env_.crashed()) return Status::Ok();
@@ -394,25 +460,14 @@ class SeedRun {
     }
     env_.PowerLoss(*policy, d_);
     ++r_.crashes;
-    std::optional<Bytes> file = env_.Durable(kDbPath);
-    if (s_.canary && file) {
+    if (std::optional<Bytes> file = env_.Durable(kDbPath); s_.canary && file) {
       if (auto at = CanaryOffset(*file)) {
         env_.CorruptDurable(kDbPath, *at, 0xFF);
         r_.canary_applied = true;
-        file = env_.Durable(kDbPath);
       }
     }
     // What recovery must pick, from the durable meta pages alone.
-    uint64_t expected_id = kEmptyCheckpointId;
-    if (file && file->size() >= kMetaPageSize) {
-      Bytes pages = *file;
-      pages.resize(std::max<size_t>(pages.size(), 2 * kMetaPageSize), 0);
-      MetaPage newest = NewestValidCheckpoint(ByteView(pages).first(kMetaPageSize),
-                                              ByteView(pages).subspan(kMetaPageSize, kMetaPageSize));
-      if (newest != MetaPage::kNone) {
-        expected_id = DecodeCheckpoint(ByteView(pages).subspan(MetaPageOffset(newest), kMetaPageSize))->id;
-      }
-    }
+    const uint64_t expected_id = ExpectedCheckpointId();
     Status s = OpenDb();
     if (!s.ok()) {
       if (options_.safety == Safety::kOff) {

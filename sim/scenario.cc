@@ -1,5 +1,7 @@
 #include "sim/scenario.h"
 
+#include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -75,16 +77,18 @@ const Weight kWeights[] = {
     {"reopen", &Scenario::w_reopen},     {"crash", &Scenario::w_crash},       {"user_version", &Scenario::w_user_version},
 };
 
+// Integer fields and the range of each that the engine (or the simulator) accepts; pow2: a power of two.
 struct Number {
   const char* name;
   uint32_t Scenario::*field;
   uint32_t lo, hi;
+  bool pow2 = false;
 };
 const Number kNumbers[] = {
-    {"block_size", &Scenario::block_size, 64 * 1024, 64 * 1024 * 1024},
+    {"block_size", &Scenario::block_size, 64 * 1024, 64 * 1024 * 1024, true},  // Options::Validate
     {"max_freelist", &Scenario::max_freelist, 2, kMaxFreelistEntries},
     {"cache_kb", &Scenario::cache_kb, 0, 1 << 20},
-    {"sector_size", &Scenario::sector_size, 1, 65536},
+    {"sector_size", &Scenario::sector_size, 1, 65536, true},  // a device's sector: the log pads to it
     {"ops", &Scenario::ops, 1, 10000000},
     {"keys", &Scenario::keys, 1, 100000000},
     {"max_value", &Scenario::max_value, 0, 1 << 24},
@@ -92,16 +96,36 @@ const Number kNumbers[] = {
     {"crash_window", &Scenario::crash_window, 1, 1000000000},
 };
 
+// Menus: every item must be in range.
 struct NumberList {
   const char* name;
   std::vector<uint32_t> Scenario::*field;
+  uint32_t lo, hi;
+  bool pow2 = false;
 };
 const NumberList kNumberLists[] = {
-    {"page_size", &Scenario::page_size},
-    {"autoflush_kb", &Scenario::autoflush_kb},
-    {"automerge", &Scenario::automerge},
-    {"autocheckpoint_kb", &Scenario::autocheckpoint_kb},
+    {"page_size", &Scenario::page_size, 256, 65536, true},        // Options::Validate
+    {"autoflush_kb", &Scenario::autoflush_kb, 0, 1024 * 1024},    // Options::Validate: at most 1 GB
+    {"automerge", &Scenario::automerge, 2, 0xFFFFFFFFu},          // Options::Validate: at least 2
+    {"autocheckpoint_kb", &Scenario::autocheckpoint_kb, 0, 0xFFFFFFFFu},
 };
+
+bool InRange(uint64_t v, uint32_t lo, uint32_t hi, bool pow2) {
+  return v >= lo && v <= hi && (!pow2 || (v & (v - 1)) == 0);
+}
+
+std::string RangeText(uint32_t lo, uint32_t hi, bool pow2) {
+  return absl::StrFormat("%s in [%u, %u]", pow2 ? "a power of two" : "an integer", lo, hi);
+}
+
+// A name becomes part of the repro file's name: letters, digits, '.', '_' and '-' only.
+bool GoodName(const std::string& name) {
+  if (name.empty() || name.size() > 100 || name[0] == '.') return false;
+  for (char c : name) {
+    if (!std::isalnum(uint8_t(c)) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -118,13 +142,16 @@ Json Scenario::ToJson() const {
   j.Set("weights", w);
   j.Set("crash_policy", List(crash_policy, [](const std::string& p) { return Json::String(p); }));
   j.Set("canary", Json::Bool(canary));
+  if (!start_from.empty()) j.Set("start_from", Json::String(start_from));
+  if (!start_expected.empty()) j.Set("start_expected", Json::String(start_expected));
   return j;
 }
 
-Result<Scenario> ScenarioFromJson(const Json& j) {
+Result<Scenario> ScenarioFromJson(const Json& j, const std::string& base_dir) {
   if (!j.is_object()) return Status::InvalidArgument("scenario: expected a JSON object");
   Scenario s;
-  std::set<std::string> known = {"name", "description", "safety", "key_distribution", "weights", "crash_policy", "canary"};
+  std::set<std::string> known = {"name", "description", "safety", "key_distribution", "weights", "crash_policy", "canary",
+                                "start_from", "start_expected"};
   for (const Number& n : kNumbers) known.insert(n.name);
   for (const NumberList& l : kNumberLists) known.insert(l.name);
   for (const auto& [key, value] : j.items()) {
@@ -134,7 +161,9 @@ Result<Scenario> ScenarioFromJson(const Json& j) {
     return Status::InvalidArgument("scenario field \"" + field + "\": " + what);
   };
   if (const Json* v = j.Find("name")) {
-    if (!v->AsString()) return bad("name", "expected a string");
+    if (!v->AsString() || !GoodName(*v->AsString())) {
+      return bad("name", "expected a non-empty string of letters, digits, '.', '_' and '-' (it names repro files)");
+    }
     s.name = *v->AsString();
   }
   if (const Json* v = j.Find("description")) {
@@ -144,7 +173,7 @@ Result<Scenario> ScenarioFromJson(const Json& j) {
   for (const Number& n : kNumbers) {
     if (const Json* v = j.Find(n.name)) {
       auto x = v->AsUint64();
-      if (!x || *x < n.lo || *x > n.hi) return bad(n.name, absl::StrFormat("expected an integer in [%u, %u]", n.lo, n.hi));
+      if (!x || !InRange(*x, n.lo, n.hi, n.pow2)) return bad(n.name, "expected " + RangeText(n.lo, n.hi, n.pow2));
       s.*n.field = uint32_t(*x);
     }
   }
@@ -154,7 +183,9 @@ Result<Scenario> ScenarioFromJson(const Json& j) {
       (s.*l.field).clear();
       for (size_t i = 0; i < v->size(); ++i) {
         auto x = (*v)[i].AsUint64();
-        if (!x || *x > 0xFFFFFFFFu) return bad(l.name, absl::StrFormat("item %u is not a 32-bit integer", i));
+        if (!x || !InRange(*x, l.lo, l.hi, l.pow2)) {
+          return bad(l.name, absl::StrFormat("item %u is not %s", i, RangeText(l.lo, l.hi, l.pow2)));
+        }
         (s.*l.field).push_back(uint32_t(*x));
       }
     }
@@ -191,7 +222,42 @@ Result<Scenario> ScenarioFromJson(const Json& j) {
     if (!v->AsBool()) return bad("canary", "expected true or false");
     s.canary = *v->AsBool();
   }
-  // Every engine configuration the menus can produce must be valid.
+  {
+    uint64_t total = 0;
+    for (const Weight& x : kWeights) total += s.*x.field;
+    if (total == 0) return bad("weights", "every weight is 0: there is no operation to draw");
+  }
+  // The starting database: its geometry is the engine's (it adopts the file's checkpoint), so the
+  // scenario's must agree with it.
+  if (const Json* v = j.Find("start_from")) {
+    if (!v->AsString() || v->AsString()->empty()) return bad("start_from", "expected a database file's path");
+    s.start_from = ResolveScenarioPath(*v->AsString(), base_dir);
+  }
+  if (const Json* v = j.Find("start_expected")) {
+    if (!v->AsString() || v->AsString()->empty()) return bad("start_expected", "expected a listing file's path");
+    if (s.start_from.empty()) return bad("start_expected", "needs start_from (it lists that file's content)");
+    s.start_expected = ResolveScenarioPath(*v->AsString(), base_dir);
+  }
+  if (!s.start_from.empty()) {
+    auto image = LoadStartImage(s.start_from, s.start_expected);
+    if (!image.ok()) return image.status();
+    s.start = *image;
+    const std::string why = absl::StrFormat("start_from %s has page size %u and block size %u (the engine adopts the "
+                                            "file's geometry; leave the field out)",
+                                            s.start_from, s.start->page_size, s.start->block_size);
+    if (j.Find("page_size")) {
+      for (uint32_t pg : s.page_size) {
+        if (pg != s.start->page_size) return bad("page_size", absl::StrFormat("%u conflicts with the file: ", pg) + why);
+      }
+    }
+    if (j.Find("block_size") && s.block_size != s.start->block_size) {
+      return bad("block_size", absl::StrFormat("%u conflicts with the file: ", s.block_size) + why);
+    }
+    s.page_size = {s.start->page_size};
+    s.block_size = s.start->block_size;
+  }
+  // Every engine configuration the menus can produce must be valid (the fields are in range; what is
+  // left is how they combine).
   for (uint32_t pg : s.page_size) {
     Options o;
     o.page_size = pg;
@@ -199,8 +265,13 @@ Result<Scenario> ScenarioFromJson(const Json& j) {
     o.max_freelist = s.max_freelist;
     for (uint32_t m : s.automerge) {
       o.automerge = m;
-      Status st = o.Validate();
-      if (!st.ok()) return Status::InvalidArgument("scenario: " + st.message());
+      for (uint32_t f : s.autoflush_kb) {
+        o.autoflush_kb = f;
+        Status st = o.Validate();
+        if (!st.ok()) {
+          return Status::InvalidArgument("scenario fields \"page_size\" and \"block_size\": " + st.message());
+        }
+      }
     }
   }
   return s;
@@ -245,7 +316,7 @@ Result<Scenario> LoadScenario(const std::string& name_or_path) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto j = ParseJson(text);
   if (!j.ok()) return Status::InvalidArgument(name_or_path + ": " + j.status().message());
-  auto s = ScenarioFromJson(*j);
+  auto s = ScenarioFromJson(*j, std::filesystem::path(name_or_path).parent_path().string());
   if (!s.ok()) return Status::InvalidArgument(name_or_path + ": " + s.status().message());
   return s;
 }

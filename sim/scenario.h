@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/db.h"
 #include "engine/status.h"
 #include "sim/json.h"
+#include "sim/start_image.h"
 
 namespace lsm::sim {
 
@@ -46,6 +48,14 @@ struct Scenario {
   // The canary: after each power loss, flip a byte the engine promised durable (a key byte on the first
   // page of the newest run of the recovered checkpoint). The oracle must then fail.
   bool canary = false;
+  // The starting database (start_image.h): every seed installs this file (and its "-log") as durable
+  // content before the workload runs, and the model starts with what it holds. Empty: an empty database
+  // the engine makes itself. start_expected: a listing of the file's content (hex(key) TAB hex(value)
+  // lines, a golden NAME.expected.tsv) that the engine's reading must equal. Both are resolved paths once
+  // loaded; `start` is the loaded image. The page and block size come from the file.
+  std::string start_from;
+  std::string start_expected;
+  std::shared_ptr<const StartImage> start;
 
   Json ToJson() const;
 };
@@ -55,7 +65,9 @@ const std::vector<Scenario>& BuiltinScenarios();
 
 // A built-in name, or a JSON file's path. kInvalidArgument names the field or file that is wrong.
 Result<Scenario> LoadScenario(const std::string& name_or_path);
-Result<Scenario> ScenarioFromJson(const Json& j);
+// `base_dir` is where relative start_from / start_expected paths are resolved (a scenario file's
+// directory; empty: the current directory).
+Result<Scenario> ScenarioFromJson(const Json& j, const std::string& base_dir = "");
 
 const char* DistributionName(KeyDistribution k);
 

@@ -270,6 +270,18 @@ std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& 
   return {kept, lost};
 }
 
+void SimEnv::InstallDurable(const std::string& path, Bytes content) {
+  auto inode = std::make_shared<Inode>();
+  inode->path = path;
+  const uint64_t hash = ContentHash(content);
+  const uint64_t size = content.size();
+  inode->durable = content;
+  inode->current = std::move(content);
+  inode->durable_exists = true;
+  files_[path] = std::move(inode);
+  Note("install", path, 0, size, hash);
+}
+
 std::optional<Bytes> SimEnv::Durable(const std::string& path) const {
   auto it = files_.find(path);
   if (it == files_.end() || !it->second->durable_exists) return std::nullopt;

@@ -101,6 +101,11 @@ class SimEnv : public Env {
   // Power loss: see the top of the file. Returns how many pending operations survived / were lost.
   std::pair<uint64_t, uint64_t> PowerLoss(CrashPolicy& policy, Decisions& d);
 
+  // A file that exists before the run (a scenario's start_from database or its log): `content` becomes
+  // its durable image and its newest contents, as if written and synced before the machine started.
+  // Not a step; traced with the content's hash. Replaces any file of that name.
+  void InstallDurable(const std::string& path, Bytes content);
+
   // --- Inspection (the oracle's view; not steps, not traced) ---
   // The durable image (nullopt if the file does not durably exist) and the newest contents.
   std::optional<Bytes> Durable(const std::string& path) const;

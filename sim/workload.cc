@@ -33,6 +33,9 @@ Workload::Workload(const Scenario& s, Decisions* d)
     : s_(s), d_(d), dist_(s.key_distribution[d->Below(s.key_distribution.size())]) {}
 
 Bytes Workload::Key() {
+  // Starting from a database: a quarter of the keys are the file's own, so that its records are
+  // overwritten, erased and read back (no draw without a start_from: other streams stay the same).
+  if (s_.start && !s_.start->keys.empty() && d_->Chance(1, 4)) return s_.start->keys[d_->Below(s_.start->keys.size())];
   uint64_t i = 0;
   switch (dist_) {
     case KeyDistribution::kUniform:
