@@ -22,7 +22,7 @@
 // Errors are values: nothing here throws. A non-ok Status names the operation, the path and, where
 // there is one, the offset. Codes used: kNotFound (missing file or directory), kIoError (the OS or the
 // simulated device failed), kBusy (lock conflict), kMisuse (a call the handle's mode forbids),
-// kInvalidArgument (lock id or chunk out of range, offset overflow).
+// kInvalidArgument (not a regular file, lock id or chunk out of range, offset overflow).
 //
 // Threads: the engine starts none. An Env may be shared by many connections; a File handle is used by
 // one thread at a time (REQUIRES: external synchronization per handle). Implementations say whether
@@ -138,7 +138,8 @@ class Env {
   virtual ~Env() = default;
 
   // Opens `path`. kNotFound if the file is missing and mode is kReadOnly, or if its directory does not
-  // exist; kIoError for other failures. Each call gives a new, independent handle. Creating a file is
+  // exist; kInvalidArgument if `path` names something that is not a regular file (a directory, a
+  // device, a FIFO...: nothing is read or written then); kIoError for other failures. Each call gives a new, independent handle. Creating a file is
   // not durable (see the top of this file). Thread-safety: as the implementation says.
   virtual Result<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) = 0;
 

@@ -63,7 +63,15 @@ class Reader {
   // Reads n bytes, appending them to *out unless out is null.
   Status Blob(uint64_t n, Bytes* out) {
     while (n > 0) {
-      if (pos_ == buf_.size()) LSM_RETURN_IF_ERROR(Refill());
+      if (pos_ == buf_.size()) {
+        // A long body nobody keeps (a deferred record, a huge PAD2): whole buffers in big reads.
+        if (out == nullptr && n > kLogMaxUnverified) {
+          uint64_t whole = (n - 1) / kLogReadSize;  // leaves 1..kLogReadSize for the last buffer
+          LSM_RETURN_IF_ERROR(SkipBuffers(whole));
+          n -= whole * kLogReadSize;
+        }
+        LSM_RETURN_IF_ERROR(Refill());
+      }
       size_t take = size_t(std::min<uint64_t>(buf_.size() - pos_, n));
       if (out != nullptr) out->insert(out->end(), buf_.begin() + pos_, buf_.begin() + pos_ + take);
       pos_ += take;
@@ -127,6 +135,35 @@ class Reader {
     return s;
   }
 
+  // Consumes the next k * kLogReadSize bytes of the file, at an empty buffer, leaving the checksum,
+  // the carried tail and the offset exactly as k Refills consuming them would; reads 64 KB at a time.
+  Status SkipBuffers(uint64_t k) {
+    int64_t unsummed = int64_t(pos_) - cksummed_;
+    size_t carry = 0;
+    if (unsummed > 0) {
+      carry = size_t(unsummed % 8);
+      size_t whole = size_t(unsummed) - carry;
+      if (whole > 0) LogChecksum(ByteView(buf_).subspan(size_t(cksummed_), whole), &s0_, &s1_);
+    }
+    Bytes chunk(buf_.begin() + (pos_ - carry), buf_.begin() + pos_);
+    constexpr uint64_t kChunk = 128 * kLogReadSize;
+    for (uint64_t left = k * kLogReadSize; left > 0;) {
+      const size_t n = size_t(std::min(left, kChunk));
+      chunk.resize(carry + n);
+      LSM_RETURN_IF_ERROR(file_->Read(end_of_buf_, std::span<uint8_t>(chunk).subspan(carry)));
+      end_of_buf_ += n;
+      left -= n;
+      // n is a multiple of 8, so the same `carry` bytes stay unsummed, as after every Refill.
+      LogChecksum(ByteView(chunk).first(n), &s0_, &s1_);
+      std::copy(chunk.begin() + n, chunk.end(), chunk.begin());
+      chunk.resize(carry);
+    }
+    buf_ = std::move(chunk);
+    pos_ = carry;
+    cksummed_ = 0;
+    return Status::Ok();
+  }
+
   File* const file_;
   const uint64_t file_size_;
   uint64_t end_of_buf_;   // file offset just after buf_'s last byte (the seed's iOff)
@@ -137,9 +174,40 @@ class Reader {
   uint32_t s1_;
 };
 
-struct Scan {
-  LogRecovery result;
-  std::vector<LogOp> pending;  // ops of the transaction whose COMMIT has not been read yet
+// Whether a writer emits records of this type (ScanLog's cases but EOF).
+bool KnownType(uint8_t type) {
+  switch (type) {
+    case kLogPad1:
+    case kLogPad2:
+    case kLogCommit:
+    case kLogJump:
+      return true;
+    default: {
+      uint8_t base = type & uint8_t(~kLogWithChecksum);
+      return base == kLogWrite || base == kLogDelete || base == kLogDeleteRange || base == kLogUserVersion;
+    }
+  }
+}
+
+// An op of the transaction whose COMMIT has not been read yet. A long key or value is not kept but
+// located (offset, length) and read when the COMMIT verifies.
+struct Pending {
+  struct Extent {
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  LogOp op;
+  Extent key;
+  Extent value;
+
+  Status Load(File* log) {
+    for (auto [extent, bytes] : {std::pair{key, &op.key}, std::pair{value, &op.value}}) {
+      if (extent.length == 0) continue;
+      bytes->resize(size_t(extent.length));
+      LSM_RETURN_IF_ERROR(log->Read(extent.offset, *bytes));
+    }
+    return Status::Ok();
+  }
 };
 
 // One pass of the seed's pass 0 and pass 1 at once: ops are applied when their COMMIT verifies, and
@@ -150,7 +218,7 @@ Result<LogRecovery> ScanLog(File* log, uint64_t file_size, LogPosition start, in
                             const std::function<void(const LogPosition&)>& on_commit) {
   LogRecovery done = LogRecovery::Empty(start);
   std::array<LogRegion, 3> regions = done.regions;
-  std::vector<LogOp> pending;
+  std::vector<Pending> pending;
   Reader r(log, file_size, start);
   auto stop = [&](LogStop why, uint64_t at) {
     done.stop = why;
@@ -188,6 +256,11 @@ Result<LogRecovery> ScanLog(File* log, uint64_t file_size, LogPosition start, in
         uint64_t nval = 0;
         LSM_RETURN_IF_ERROR(r.Varint(&nkey));
         if (base != kLogDelete) LSM_RETURN_IF_ERROR(r.Varint(&nval));
+        // Lengths no writer emits (the format's are below 2^31; a user version is 0 and 4 bytes).
+        if (nkey > kLogMaxLength || nval > kLogMaxLength ||
+            (base == kLogUserVersion && (nkey != 0 || nval != 4))) {
+          return stop(LogStop::kBadLength, at);
+        }
         if (type & kLogWithChecksum) {
           bool match = false;
           LSM_RETURN_IF_ERROR(r.Checksum(&match));
@@ -198,14 +271,32 @@ Result<LogRecovery> ScanLog(File* log, uint64_t file_size, LogPosition start, in
         if (nkey > r.Remaining() || nval > r.Remaining() - nkey) {
           return stop(LogStop::kPastEndOfFile, at);
         }
-        LogOp op;
-        op.kind = base == kLogWrite    ? LogOp::kPut
-                  : base == kLogDelete ? LogOp::kDelete
-                  : base == kLogDeleteRange ? LogOp::kDeleteRange
-                                            : LogOp::kUserVersion;
-        LSM_RETURN_IF_ERROR(r.Blob(nkey, &op.key));
-        LSM_RETURN_IF_ERROR(r.Blob(nval, &op.value));
-        pending.push_back(std::move(op));
+        Pending p;
+        p.op.kind = base == kLogWrite    ? LogOp::kPut
+                    : base == kLogDelete ? LogOp::kDelete
+                    : base == kLogDeleteRange ? LogOp::kDeleteRange
+                                              : LogOp::kUserVersion;
+        if (nkey + nval <= kLogMaxUnverified) {
+          LSM_RETURN_IF_ERROR(r.Blob(nkey, &p.op.key));
+          LSM_RETURN_IF_ERROR(r.Blob(nval, &p.op.value));
+          pending.push_back(std::move(p));
+          break;
+        }
+        // A long body. Whatever follows it must be a record for its transaction to commit: if that is
+        // the end of the log (a sparse tail, a garbage length), the scan stops there as it would
+        // after reading the body, without reading it.
+        const uint64_t next = r.Tell() + nkey + nval;
+        uint8_t next_type = 0;
+        LSM_RETURN_IF_ERROR(log->Read(next, std::span<uint8_t>(&next_type, 1)));
+        if (next_type == kLogEof || !KnownType(next_type)) {
+          return stop(next_type == kLogEof ? LogStop::kEndOfLog : LogStop::kUnknownType, next);
+        }
+        // Otherwise it is summed but not kept: its bytes are read again only once its COMMIT verifies,
+        // so memory follows what is committed, not what a record claims.
+        p.key = {r.Tell(), nkey};
+        p.value = {r.Tell() + nkey, nval};
+        LSM_RETURN_IF_ERROR(r.Blob(nkey + nval, nullptr));
+        pending.push_back(std::move(p));
         break;
       }
 
@@ -213,7 +304,11 @@ Result<LogRecovery> ScanLog(File* log, uint64_t file_size, LogPosition start, in
         bool match = false;
         LSM_RETURN_IF_ERROR(r.Checksum(&match));
         if (!match) return stop(LogStop::kBadChecksum, at);
-        for (const LogOp& op : pending) LSM_RETURN_IF_ERROR(apply(op));
+        for (Pending& p : pending) {
+          LSM_RETURN_IF_ERROR(p.Load(log));
+          LSM_RETURN_IF_ERROR(apply(p.op));
+          p.op = {};
+        }
         pending.clear();
         done.commits++;
         done.end = {r.Tell(), r.s0(), r.s1()};
@@ -398,7 +493,7 @@ Status LogWriter::JumpIfRequired(size_t nreq, bool* jumped) {
 Status LogWriter::Append(const LogOp& op) { return Append(op.kind, op.key, op.value); }
 
 Status LogWriter::Append(LogOp::Kind kind, ByteView key, ByteView value) {
-  if (key.size() > size_t(INT32_MAX) || value.size() > size_t(INT32_MAX)) {
+  if (key.size() > kLogMaxLength || value.size() > kLogMaxLength) {
     return Status::InvalidArgument("log record: key or value of 2^31 bytes or more");
   }
   if (!open_) LSM_RETURN_IF_ERROR(Begin());

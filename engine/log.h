@@ -48,7 +48,12 @@
 // body would leave more than 32 KB unverified; the 3rd JUMP. The "32 KB unverified" count is the
 // seed reader's (bytes since the last checksum point *within its current 512-byte read buffer*, so it
 // resets at every refill) - RecoverLog reproduces that buffer exactly and so accepts exactly what the
-// seed accepts. If no commit is found from a non-zero pointer, the scan is repeated from offset 0 (a
+// seed accepts. Lengths are bounded before anything is allocated: a key or value length of 2^31 or
+// more, or one that runs past the end of the file, ends the log (kBadLength, kPastEndOfFile). A
+// body longer than 32 KB is not held in memory while its transaction is open: if the byte after it
+// is not a record the scan stops there at once (as the seed would after reading the body: a sparse
+// or garbage tail costs nothing), else the body is summed in big reads and read again only when its
+// COMMIT verifies. Recovery's memory therefore follows what is committed, not what a record claims. If no commit is found from a non-zero pointer, the scan is repeated from offset 0 (a
 // log deleted at close and recreated); the caller must then reset the checkpoint's log offset to 0.
 #pragma once
 
@@ -85,6 +90,7 @@ inline constexpr uint8_t kLogPadFiller = 0x2B;     // filler of the PAD2 records
 inline constexpr size_t kLogMaxUnverified = 32 * 1024;  // LSM_CKSUM_MAXDATA
 inline constexpr uint64_t kLogWrapOffset = 128 * 1024;  // LSM_MIN_LOGWRAP
 inline constexpr size_t kLogReadSize = 512;             // the seed reader's buffer refill size
+inline constexpr uint64_t kLogMaxLength = 0x7FFFFFFF;   // longest key or value (the seed's int)
 
 struct LogOp {
   enum Kind { kPut, kDelete, kDeleteRange, kUserVersion };
@@ -122,6 +128,7 @@ enum class LogStop {
   kTooManyJumps,   // the 3rd JUMP
   kPastEndOfFile,  // a record body that would extend past the end of the file
   kBadJump,        // a JUMP to an offset the seed cannot represent (>= 2^31)
+  kBadLength,      // a key or value length no writer emits (>= 2^31; a USERVERSION not of 0 and 4)
 };
 
 struct LogRecovery {

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +49,54 @@ Status RangeError(const char* op, const std::string& path, uint64_t offset, uint
 }
 
 bool ValidLockId(int id) { return id >= 1 && id <= kMaxLockId; }
+
+const char* FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// Database files, logs and shared memory must be regular files of a filesystem that keeps what is
+// written: a directory or device would hang (/dev/zero never ends), swallow writes (/dev/null) or
+// block at open (a FIFO), and /proc and /sys files only look regular (/proc/self/mem is this
+// process's memory). `st` is the file's stat; `fd` (or -1) lets fstatfs ask about its filesystem.
+Status CheckStoresData(const std::string& path, const struct stat& st, int fd) {
+  if (!S_ISREG(st.st_mode)) {
+    return Status::InvalidArgument("open " + path + ": " + FileKind(st.st_mode) + ", not a regular file");
+  }
+  struct statfs fs;
+  if (fd >= 0 && ::fstatfs(fd, &fs) == 0 && (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC)) {
+    return Status::InvalidArgument("open " + path + ": a /proc or /sys file, not a regular file");
+  }
+  return Status::Ok();
+}
+
+// Opens `path` with `flags`, refusing (before opening, where it can) anything CheckStoresData does.
+// O_NONBLOCK keeps a FIFO that appears between the stat and the open from blocking us.
+Result<int> OpenStoringFile(const std::string& path, int flags, bool enoent_is_not_found) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) LSM_RETURN_IF_ERROR(CheckStoresData(path, st, -1));
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC, 0644);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return ErrnoStatus("open", path, errno, enoent_is_not_found);
+  Status s;
+  if (::fstat(fd, &st) != 0) {
+    s = ErrnoStatus("fstat", path, errno);
+  } else {
+    s = CheckStoresData(path, st, fd);
+  }
+  if (s.ok() && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) s = ErrnoStatus("fcntl", path, errno);
+  if (!s.ok()) {
+    ::close(fd);
+    return s;
+  }
+  return fd;
+}
 
 class PosixFile final : public File {
  public:
@@ -168,12 +218,9 @@ class PosixFile final : public File {
     }
     if (chunk < chunks_.size() && chunks_[chunk].data != nullptr) return chunks_[chunk].data;
     if (shm_fd_ < 0) {
-      int fd;
-      do {
-        fd = ::open(shm_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-      } while (fd < 0 && errno == EINTR);
-      if (fd < 0) return ErrnoStatus("open", shm_path, errno);
-      shm_fd_ = fd;
+      auto fd = OpenStoringFile(shm_path, O_RDWR | O_CREAT, /*enoent_is_not_found=*/false);
+      if (!fd.ok()) return fd.status();
+      shm_fd_ = *fd;
     }
     const uint64_t offset = uint64_t{chunk} * kShmChunkSize;
     LSM_RETURN_IF_ERROR(GrowShm(shm_path, offset + kShmChunkSize));
@@ -257,13 +304,9 @@ PosixEnv* PosixEnv::Default() {
 
 Result<std::unique_ptr<File>> PosixEnv::Open(const std::string& path, OpenMode mode) {
   const bool read_only = mode == OpenMode::kReadOnly;
-  const int flags = (read_only ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC;
-  int fd;
-  do {
-    fd = ::open(path.c_str(), flags, 0644);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return ErrnoStatus("open", path, errno, /*enoent_is_not_found=*/true);
-  return std::unique_ptr<File>(std::make_unique<PosixFile>(fd, path, read_only));
+  auto fd = OpenStoringFile(path, read_only ? O_RDONLY : O_RDWR | O_CREAT, /*enoent_is_not_found=*/true);
+  if (!fd.ok()) return fd.status();
+  return std::unique_ptr<File>(std::make_unique<PosixFile>(*fd, path, read_only));
 }
 
 Status PosixEnv::Unlink(const std::string& path) {

@@ -1,8 +1,12 @@
 // PosixEnv: the production Env, on POSIX files. The only code in engine/ that calls the OS.
 //
 // Mapping of the contract in env.h:
-//   - Open: open(2) with O_RDWR|O_CREAT (mode 0644) or O_RDONLY, O_CLOEXEC. Read/Write: pread/pwrite
-//     loops that retry EINTR and short transfers; a read that hits end of file zero-fills the rest.
+//   - Open: open(2) with O_RDWR|O_CREAT (mode 0644) or O_RDONLY, O_CLOEXEC. Only regular files of a
+//     filesystem that stores data: a directory, device, FIFO or socket, or a /proc or /sys file, is
+//     kInvalidArgument ("open /dev/zero: a character device, not a regular file"), refused by stat(2)
+//     before it is opened where possible (and opened O_NONBLOCK, so a FIFO cannot block the open).
+//     The "-shm" file gets the same check. Read/Write: pread/pwrite loops that retry EINTR and short
+//     transfers; a read that hits end of file zero-fills the rest.
 //     Truncate: ftruncate. Sync: fdatasync (the size change of an extending write is included).
 //   - Locks: Linux open-file-description record locks, F_OFD_SETLK (never blocks) / F_OFD_GETLK. Lock
 //     id i is byte 4096 - i of the database file itself (inside meta page 1's range; the locks are

@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -654,12 +656,51 @@ TEST(EnvPosix, ErrorsNameThePath) {
 }
 
 TEST(EnvPosix, WriteErrorNamesPathOffsetAndErrno) {
-  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no /dev/full";
-  auto f = PosixEnv::Default()->Open("/dev/full", OpenMode::kReadWriteCreate);
+  // A file size limit makes a regular file fail a write (EFBIG) without a full disk.
+  TempDir dir;
+  const std::string path = dir.path() + "/a.db";
+  auto f = PosixEnv::Default()->Open(path, OpenMode::kReadWriteCreate);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
-  Status s = (*f)->Write(4096, Pattern(10, 1));
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  Status s = (*f)->Write(8192, Pattern(10, 1));
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  ::signal(SIGXFSZ, old_handler);
   EXPECT_EQ(s.code(), Code::kIoError);
-  EXPECT_EQ(s.ToString(), "I/O error: pwrite /dev/full at offset 4096: No space left on device");
+  EXPECT_EQ(s.ToString(), "I/O error: pwrite " + path + " at offset 8192: File too large");
+}
+
+// Only regular files hold a database: anything else is refused before a byte is read or written.
+TEST(EnvPosix, OpenRefusesWhatIsNotARegularFile) {
+  TempDir dir;
+  Env* env = PosixEnv::Default();
+  const std::string fifo = dir.path() + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {dir.path(), "a directory"},
+      {"/dev/null", "a character device"},
+      {"/dev/zero", "a character device"},
+      {fifo, "a FIFO"},
+      {"/proc/self/mem", "a /proc or /sys file"},
+  };
+  for (const auto& [path, kind] : cases) {
+    for (OpenMode mode : {OpenMode::kReadWriteCreate, OpenMode::kReadOnly}) {
+      auto f = env->Open(path, mode);
+      ASSERT_FALSE(f.ok()) << path;
+      EXPECT_EQ(f.status().code(), Code::kInvalidArgument) << path;
+      EXPECT_EQ(f.status().message(), "open " + path + ": " + kind + ", not a regular file");
+    }
+  }
+  // The shared memory file too.
+  const std::string db = dir.path() + "/a.db";
+  ASSERT_EQ(::mkdir((db + "-shm").c_str(), 0755), 0);
+  auto f = env->Open(db, OpenMode::kReadWriteCreate);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ((*f)->ShmMap(0).status().code(), Code::kInvalidArgument);
 }
 
 TEST(EnvPosix, LockIdMapsToByte4096MinusId) {

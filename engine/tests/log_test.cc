@@ -4,6 +4,8 @@
 #include <rapidcheck.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <tuple>
@@ -18,6 +20,32 @@
 #include "engine/mem_env.h"
 #include "engine/meta_page.h"
 #include "engine/tests/golden_files.h"
+#include "engine/varint.h"
+
+// The largest single allocation made while g_track_allocations is set: operator new is replaced for
+// this test binary (it only counts), so a test can show that recovery never allocates what a log
+// record merely claims.
+namespace {
+std::atomic<bool> g_track_allocations{false};
+std::atomic<size_t> g_largest_allocation{0};
+}  // namespace
+
+// GCC, inlining these, sees free() of what operator new returned and warns; they are a matched pair.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+  if (g_track_allocations.load(std::memory_order_relaxed)) {
+    size_t seen = g_largest_allocation.load(std::memory_order_relaxed);
+    while (n > seen && !g_largest_allocation.compare_exchange_weak(seen, n)) {
+    }
+  }
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace lsm {
 namespace {
@@ -213,6 +241,134 @@ TEST(LogTest, EmptyLogRecoversToItsStart) {
   EXPECT_EQ(rec.state.commits, 0u);
   EXPECT_EQ(rec.state.end, kEmptyStart);
   EXPECT_EQ(rec.state.stop, LogStop::kEndOfLog);
+}
+
+// --- Hostile lengths ---------------------------------------------------------------------------------
+
+// A sparse log: Size() claims `size` bytes though only the start was written, so the rest reads as
+// zeros (as MemEnv's reads past its end do), except single bytes planted far out. Counts bytes read.
+class SparseFile : public FileWrapper {
+ public:
+  SparseFile(std::unique_ptr<File> f, uint64_t size) : FileWrapper(std::move(f)), size_(size) {}
+  Result<uint64_t> Size() override { return size_; }
+  Status Read(uint64_t offset, std::span<uint8_t> out) override {
+    bytes_read += out.size();
+    LSM_RETURN_IF_ERROR(FileWrapper::Read(offset, out));
+    for (auto [at, b] : planted) {
+      if (at >= offset && at - offset < out.size()) out[at - offset] = b;
+    }
+    return Status::Ok();
+  }
+  std::map<uint64_t, uint8_t> planted;
+  uint64_t bytes_read = 0;
+
+ private:
+  uint64_t size_;
+};
+
+// One committed transaction, then the header of a WRITE+CKSUM claiming an nkey-byte key, with a
+// correct checksum: only the length is hostile. Returns the file and the offset just past the claimed
+// key; `size` is what the file claims to hold.
+struct HostileLog {
+  MemEnv env;
+  std::unique_ptr<SparseFile> file;
+  uint64_t body_end = 0;
+};
+
+void WriteHostileLog(HostileLog* h, uint64_t nkey, uint64_t size) {
+  auto f = OpenFile(h->env, "log");
+  LogWriter w(f.get(), LogRecovery::Empty(kEmptyStart), Safety::kNormal);
+  ASSERT_TRUE(w.Append(Put("a", "1")).ok());
+  ASSERT_TRUE(w.Commit().ok());
+  LogPosition at = w.position();
+  Bytes header = {kLogWrite | kLogWithChecksum};
+  AppendVarint(header, nkey);
+  AppendVarint(header, 0);
+  uint32_t s0 = at.cksum0, s1 = at.cksum1;
+  LogChecksum(header, &s0, &s1);
+  AppendBe32(header, s0);
+  AppendBe32(header, s1);
+  ASSERT_TRUE(f->Write(at.offset, header).ok());
+  h->body_end = at.offset + header.size() + nkey;
+  h->file = std::make_unique<SparseFile>(std::move(f), size);
+}
+
+Recovered RecoverTracked(File* f) {
+  g_largest_allocation = 0;
+  g_track_allocations = true;
+  Recovered rec = Recover(f, kEmptyStart);
+  g_track_allocations = false;
+  return rec;
+}
+
+// A 2 GB key in a sparse log, followed by nothing: the transaction cannot commit, so the log ends
+// after the committed one, without reading or allocating the key.
+TEST(LogTest, AHugeKeyInASparseTailEndsTheLogWithoutReadingIt) {
+  HostileLog h;
+  const uint64_t nkey = kLogMaxLength;
+  WriteHostileLog(&h, nkey, nkey + (1 << 20));
+  Recovered rec = RecoverTracked(h.file.get());
+  EXPECT_EQ(rec.ops, std::vector<LogOp>{Put("a", "1")});
+  EXPECT_EQ(rec.state.commits, 1u);
+  EXPECT_EQ(rec.state.stop, LogStop::kEndOfLog);
+  EXPECT_EQ(rec.state.stop_offset, h.body_end);  // where reading the key would have stopped
+  EXPECT_LT(h.file->bytes_read, 4096u);
+  EXPECT_LT(g_largest_allocation.load(), size_t{1} << 20);
+}
+
+// The same with a record after the key: the key is summed (as the seed does) but never held in memory,
+// and, its transaction having no COMMIT, never read again.
+TEST(LogTest, AHugeUncommittedKeyIsSummedButNeverHeld) {
+  HostileLog h;
+  const uint64_t nkey = uint64_t{256} << 20;
+  WriteHostileLog(&h, nkey, nkey + (1 << 20));
+  h.file->planted[h.body_end] = kLogPad1;
+  Recovered rec = RecoverTracked(h.file.get());
+  EXPECT_EQ(rec.ops, std::vector<LogOp>{Put("a", "1")});
+  EXPECT_EQ(rec.state.commits, 1u);
+  EXPECT_EQ(rec.state.stop, LogStop::kEndOfLog);
+  EXPECT_EQ(rec.state.stop_offset, h.body_end + 1);
+  EXPECT_GE(h.file->bytes_read, nkey);
+  EXPECT_LT(h.file->bytes_read, nkey + (1 << 20));
+  EXPECT_LT(g_largest_allocation.load(), size_t{1} << 20);
+}
+
+// Longer than the file, or longer than the format allows: the end of the log, before any allocation.
+TEST(LogTest, ImpossibleLengthsEndTheLog) {
+  for (uint64_t nkey : {uint64_t{1} << 31, uint64_t{1} << 40, uint64_t{5000}}) {
+    HostileLog h;
+    WriteHostileLog(&h, nkey, 4096);
+    Recovered rec = RecoverTracked(h.file.get());
+    EXPECT_EQ(rec.ops, std::vector<LogOp>{Put("a", "1")}) << nkey;
+    EXPECT_EQ(rec.state.stop, nkey > kLogMaxLength ? LogStop::kBadLength : LogStop::kPastEndOfFile) << nkey;
+    EXPECT_LT(g_largest_allocation.load(), size_t{1} << 20);
+  }
+  // A user version is 0 and 4 bytes long; anything else is not one.
+  Bytes log = {kLogUserVersion, 0, 5, 0, 0, 0, 1, 2, kLogCommit};
+  auto rec = RecoverBytes(log, kEmptyStart);
+  EXPECT_EQ(rec.state.stop, LogStop::kBadLength);
+  EXPECT_EQ(rec.state.stop_offset, 0u);
+}
+
+// A committed value longer than 32 KB takes the deferred path: summed in big reads, read again at
+// its COMMIT, replayed intact between small records.
+TEST(LogTest, LongCommittedValuesReplayIntact) {
+  MemEnv env;
+  auto f = OpenFile(env, "log");
+  LogWriter w(f.get(), LogRecovery::Empty(kEmptyStart), Safety::kNormal);
+  std::mt19937_64 rng(11);
+  std::vector<Txn> txns = {
+      {Put("a", "1"), LogOp{LogOp::kPut, RandomBytes(rng, 3), RandomBytes(rng, 3 << 20)}, Put("b", "2")},
+      {LogOp{LogOp::kPut, RandomBytes(rng, 40000), RandomBytes(rng, 100001)}},
+      {Put("c", "3")}};
+  for (const Txn& t : txns) {
+    for (const LogOp& op : t) ASSERT_TRUE(w.Append(op).ok());
+    ASSERT_TRUE(w.Commit().ok());
+  }
+  auto rec = Recover(f.get(), kEmptyStart);
+  EXPECT_EQ(rec.state.commits, 3u);
+  EXPECT_EQ(rec.ops, Flatten(txns));
+  EXPECT_EQ(rec.state.end, w.position());
 }
 
 // --- Golden: a log written by the seed --------------------------------------------------------------

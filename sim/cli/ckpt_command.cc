@@ -16,23 +16,28 @@ namespace lsm::cli {
 
 namespace {
 
+// Both meta pages are all a command here reads of a database file, however large it is.
+constexpr uint64_t kBothMetaPages = 2 * kMetaPageSize;
+// A checkpoint's JSON is a few KB (at most 1024 words); anything far larger is not one.
+constexpr uint64_t kMaxCheckpointJson = 1 << 20;
+
 int Decode(const std::string& path) {
   int page = absl::GetFlag(FLAGS_page);
   if (page != 0 && page != 1 && page != 2) return UsageError(absl::StrFormat("--page must be 1 or 2, not %d", page));
-  auto file = ReadFile(path);
+  auto file = ReadFileHead(path, kBothMetaPages);
   if (!file.ok()) return InputError(file.status());
-  ByteView bytes(*file);
+  ByteView bytes(file->bytes);
   if (page == 0) {
-    if (bytes.size() != kMetaPageSize) {
+    if (file->size != kMetaPageSize) {
       return UsageError(absl::StrFormat(
           "%s is %u bytes; a meta page is %u (for a database file, pass --page 1 or --page 2)", path,
-          bytes.size(), kMetaPageSize));
+          file->size, kMetaPageSize));
     }
   } else {
     uint64_t offset = MetaPageOffset(page == 1 ? MetaPage::kPage1 : MetaPage::kPage2);
     if (bytes.size() < offset + kMetaPageSize) {
       return UsageError(absl::StrFormat("%s is %u bytes, too short to hold meta page %d (bytes %u..%u)", path,
-                                        bytes.size(), page, offset, offset + kMetaPageSize - 1));
+                                        file->size, page, offset, offset + kMetaPageSize - 1));
     }
     bytes = bytes.subspan(offset, kMetaPageSize);
   }
@@ -46,7 +51,7 @@ int Decode(const std::string& path) {
 }
 
 int Encode(const std::string& path) {
-  auto file = ReadFile(path);
+  auto file = ReadFile(path, kMaxCheckpointJson, "a checkpoint JSON file");
   if (!file.ok()) return InputError(file.status());
   auto json = ParseJson(AsChars(*file));
   if (!json.ok()) return UsageError(absl::StrFormat("%s: %s", path, json.status().message()));
@@ -70,17 +75,17 @@ std::string OneLine(ByteView page) {
 int Summary(const std::vector<std::string>& paths) {
   int pages = 0, valid = 0;
   for (const std::string& path : paths) {
-    auto file = ReadFile(path);
+    auto file = ReadFileHead(path, kBothMetaPages);
     if (!file.ok()) return InputError(file.status());
-    ByteView bytes(*file);
-    if (bytes.size() == kMetaPageSize) {
+    ByteView bytes(file->bytes);
+    if (file->size == kMetaPageSize) {
       std::printf("%s: %s\n", path.c_str(), OneLine(bytes).c_str());
       ++pages;
       valid += DecodeCheckpoint(bytes).ok();
       continue;
     }
     if (bytes.size() < MetaPageOffset(MetaPage::kPage2) + kMetaPageSize) {
-      return UsageError(absl::StrFormat("%s is %u bytes: neither a meta page nor a database file", path, bytes.size()));
+      return UsageError(absl::StrFormat("%s is %u bytes: neither a meta page nor a database file", path, file->size));
     }
     ByteView p1 = bytes.subspan(MetaPageOffset(MetaPage::kPage1), kMetaPageSize);
     ByteView p2 = bytes.subspan(MetaPageOffset(MetaPage::kPage2), kMetaPageSize);

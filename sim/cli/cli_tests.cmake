@@ -76,6 +76,75 @@ cli_exit2(
     "db_foreign|db dump ${G}/db/README.md"
     "db_bad_hex|db get ${G}/db/pub_tiny_4k.db zz"
     "db_verb|db frobnicate x")
+# Hostile files: only regular files are read or opened as databases; a directory, a device or a /proc
+# file is refused before anything is read or written (it used to abort on an iostream exception, hang
+# on /dev/zero, or open /dev/null as a database and create /dev/null-log).
+cli_exit2(
+    "ckpt_decode_dir|ckpt decode ${G}/db"
+    "ckpt_decode_dir_page|ckpt decode ${G}/db --page 1"
+    "ckpt_decode_dev_zero|ckpt decode /dev/zero --page 2"
+    "ckpt_decode_proc_mem|ckpt decode /proc/self/mem --page 1"
+    "ckpt_summary_dir|ckpt summary ${G}/ckpt/052_compact_meta1.bin ${G}/db"
+    "ckpt_summary_dev_zero|ckpt summary /dev/zero"
+    "ckpt_encode_dir|ckpt encode ${G}/db"
+    "ckpt_encode_dev_zero|ckpt encode /dev/zero"
+    "ckpt_encode_proc_mem|ckpt encode /proc/self/mem"
+    "db_dump_dir|db dump ${G}/db"
+    "db_dump_dev_zero|db dump /dev/zero"
+    "db_dump_proc_mem|db dump /proc/self/mem"
+    "db_get_dev_zero|db get /dev/zero 00"
+    "db_put_dev_null|db put /dev/null 00 01"
+    "db_check_dir|db check ${G}/db"
+    "db_load_dev_null|db load /dev/null"
+    "run_scenario_dir|run --scenario ${G}/db --seed 1"
+    "run_scenario_dev_zero|run --scenario /dev/zero --seed 1"
+    "run_scenario_proc_mem|run --scenario /proc/self/mem --seed 1")
+# /dev/null is refused as a database: nothing written next to it.
+add_test(NAME cli_db_dump_dev_null COMMAND sh -c "rm -f /dev/null-log; e=$(mktemp); \"$0\" db dump /dev/null 2>$e; rc=$?; cat $e
+  n=$(wc -l < $e); rm -f $e; [ $rc -eq 2 ] && [ $n -eq 1 ] && [ ! -e /dev/null-log ] && [ -c /dev/null ]" $<TARGET_FILE:lsmsim>)
+set_tests_properties(cli_db_dump_dev_null PROPERTIES PASS_REGULAR_EXPRESSION "open /dev/null: a character device, not a regular file")
+# A FIFO would block every open; a file too long for what it should be is refused by its size.
+add_test(NAME cli_hostile_fifo_and_long_files COMMAND sh -c "d=$(mktemp -d); mkfifo $d/fifo; truncate -s 2M $d/big.json
+  for args in 'db dump' 'db load' 'ckpt decode' 'ckpt summary' 'ckpt encode' 'run --seed 1 --scenario'; do
+    timeout 20 \"$0\" $args $d/fifo 2>$d/e; rc=$?; cat $d/e; [ $rc -eq 2 ] && [ $(wc -l < $d/e) -eq 1 ] || { echo FAIL $args; exit 1; }
+  done
+  for args in 'ckpt encode' 'run --seed 1 --scenario'; do
+    \"$0\" $args $d/big.json 2>$d/e; rc=$?; cat $d/e; [ $rc -eq 2 ] && grep -q 'is 2097152 bytes, too long' $d/e || { echo FAIL $args; exit 1; }
+  done; rm -rf $d; echo all refused" $<TARGET_FILE:lsmsim>)
+set_tests_properties(cli_hostile_fifo_and_long_files PROPERTIES PASS_REGULAR_EXPRESSION "a FIFO, not a regular file.*all refused")
+# db load's input: a line that never ends, unreadable stdin, a bad line: exit 2, and no database left.
+add_test(NAME cli_db_load_bad_stdin COMMAND sh -c "d=$(mktemp -d)
+  for input in /dev/zero $d \"$1\"; do
+    \"$0\" db load $d/x.db < $input 2>$d/e; rc=$?; cat $d/e
+    [ $rc -eq 2 ] && [ $(wc -l < $d/e) -eq 1 ] && [ ! -e $d/x.db ] && [ ! -e $d/x.db-log ] || { echo FAIL $input; exit 1; }
+  done; rm -rf $d; echo all refused" $<TARGET_FILE:lsmsim> ${G}/db/README.md)
+set_tests_properties(cli_db_load_bad_stdin PROPERTIES PASS_REGULAR_EXPRESSION
+  "stdin line 1: longer than 67108864 bytes.*cannot read stdin: Is a directory.*stdin line 1: expected HEX_KEY<TAB>HEX_VALUE.*all refused")
+# db load's geometry flags: the file has the page and block size asked for; bad values name the flag.
+add_test(NAME cli_db_load_geometry COMMAND sh -c "set -e; d=$(mktemp -d)
+  \"$0\" db load $d/new.db --page_size 1024 --block_size 131072 --safety full --automerge 3 < \"$1\"
+  \"$0\" ckpt decode $d/new.db --page 1 --json > $d/p1 || \"$0\" ckpt decode $d/new.db --page 2 --json > $d/p1
+  grep -o '\"blksz\":[0-9]*,\"pgsz\":[0-9]*' $d/p1
+  \"$0\" db dump $d/new.db | cmp - \"$1\"; \"$0\" db check $d/new.db; rm -rf $d" $<TARGET_FILE:lsmsim> ${G}/db/pub_small_1k.expected.tsv)
+set_tests_properties(cli_db_load_geometry PROPERTIES PASS_REGULAR_EXPRESSION
+  "\"blksz\":131072,\"pgsz\":1024.*page size 1024, block size 131072")
+cli_exit2(
+    "load_page_not_pow2|db load /nonexistent/new.db --page_size 1000"
+    "load_page_small|db load /nonexistent/new.db --page_size 128"
+    "load_page_large|db load /nonexistent/new.db --page_size 131072"
+    "load_block_small|db load /nonexistent/new.db --block_size 32768"
+    "load_block_not_pow2|db load /nonexistent/new.db --block_size 100000"
+    "load_block_large|db load /nonexistent/new.db --block_size 134217728"
+    "load_block_one_page|db load /nonexistent/new.db --page_size 65536 --block_size 65536"
+    "load_safety|db load /nonexistent/new.db --safety sometimes"
+    "load_automerge_low|db load /nonexistent/new.db --automerge 1"
+    "load_automerge_high|db load /nonexistent/new.db --automerge 17"
+    "load_flag_on_dump|db dump ${G}/db/pub_tiny_4k.db --page_size 1024"
+    "bench_keys_huge|db bench --bench_keys 9223372036854775807"
+    "bench_keys_zero|db bench --bench_keys 0"
+    "bench_rounds_huge|db bench --bench_rounds 1000000"
+    "bench_cache_negative|db bench --bench_cache_kb -1")
+cli_test(load_flag_names_it ARGS db load /nonexistent/new.db --automerge 17 EXPECT "--automerge 17 is outside 2..16")
 
 # The simulator: a campaign of the default scenario, determinism, the canary, the other scenarios.
 add_test(NAME sim_campaign_default COMMAND sh -c "set -e; d=$(mktemp -d)

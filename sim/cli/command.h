@@ -29,8 +29,20 @@ int UsageError(const std::string& message);
 // Prints "lsmsim: <status>" to stderr and returns kExitUsage (bad input is a usage-class failure).
 int InputError(const Status& status);
 
-// Whole file contents; kNotFound / kIoError name the path.
-Result<Bytes> ReadFile(const std::string& path);
+// Input files are read through PosixEnv, so only regular files are accepted (a directory, device,
+// FIFO or /proc file is kInvalidArgument before anything is read), and never more than the caller
+// needs: errors are values naming the path, never an iostream exception or an endless read.
+
+// The whole file; kInvalidArgument if it is longer than `max_size` bytes (`what` says what it
+// should be: "a checkpoint JSON file").
+Result<Bytes> ReadFile(const std::string& path, uint64_t max_size, const char* what);
+
+// The file's size and its first min(size, n) bytes.
+struct FileHead {
+  uint64_t size = 0;
+  Bytes bytes;
+};
+Result<FileHead> ReadFileHead(const std::string& path, uint64_t n);
 
 int RunCkpt(const std::vector<std::string>& args);
 int RunMetakey(const std::vector<std::string>& args);

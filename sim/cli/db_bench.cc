@@ -5,7 +5,9 @@
 // none. Both buffer 4 MB of writes in memory (LevelDB's default write buffer). Prints ops/s per engine and the ratio; timing uses the wall clock, which is fine here: this is a
 // measurement, not a simulation.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -24,7 +26,7 @@
 ABSL_FLAG(int64_t, bench_keys, 1000000, "db bench: number of keys");
 ABSL_FLAG(int, bench_cache_kb, 64 * 1024, "db bench: lsmsim's page cache (KB; the engine's default)");
 ABSL_FLAG(int, bench_rounds, 3, "db bench: rounds (fresh databases each); figures are medians over rounds");
-ABSL_FLAG(std::string, bench_dir, "", "db bench: directory for the databases (default: a new one under /tmp)");
+ABSL_FLAG(std::string, bench_dir, "", "db bench: where a fresh directory for the databases is made (default /tmp)");
 
 namespace lsm::cli {
 namespace {
@@ -141,21 +143,47 @@ Result<Figures> RunLevelDb(const Workload& w, const std::string& path) {
 
 }  // namespace
 
+// Bounds, so a typo fails at once instead of after exhausting memory: the workload keeps two orders
+// of 8 bytes a key in memory (20 million keys: 320 MB, plus both databases on disk).
+constexpr int64_t kMaxBenchKeys = 20'000'000;
+constexpr int kMaxBenchRounds = 100;
+// 0 runs without a page cache; 16 GB is more than any machine here has.
+constexpr int kMaxBenchCacheKb = 16 * 1024 * 1024;
+
 int RunDbBench() {
   const int64_t n = absl::GetFlag(FLAGS_bench_keys);
-  if (n < 1) return UsageError(absl::StrFormat("--bench_keys %d must be at least 1", n));
-  std::string dir = absl::GetFlag(FLAGS_bench_dir);
-  std::error_code ec;
-  if (dir.empty()) {
-    char tmpl[] = "/tmp/lsmsim-bench-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) return UsageError("cannot create a directory under /tmp");
-    dir = tmpl;
-  } else if (!std::filesystem::create_directories(dir, ec) && ec) {
-    return UsageError("cannot create " + dir + ": " + ec.message());
+  if (n < 1 || n > kMaxBenchKeys) {
+    return UsageError(absl::StrFormat("--bench_keys %d is outside 1..%d", n, kMaxBenchKeys));
   }
-  std::printf("db bench: %lld keys of %zu bytes, values of %zu bytes, in %s\n", (long long)n, kKeySize, kValueSize, dir.c_str());
   const int rounds = absl::GetFlag(FLAGS_bench_rounds);
-  if (rounds < 1) return UsageError(absl::StrFormat("--bench_rounds %d must be at least 1", rounds));
+  if (rounds < 1 || rounds > kMaxBenchRounds) {
+    return UsageError(absl::StrFormat("--bench_rounds %d is outside 1..%d", rounds, kMaxBenchRounds));
+  }
+  const int cache_kb = absl::GetFlag(FLAGS_bench_cache_kb);
+  if (cache_kb < 0 || cache_kb > kMaxBenchCacheKb) {
+    return UsageError(absl::StrFormat("--bench_cache_kb %d is outside 0..%d", cache_kb, kMaxBenchCacheKb));
+  }
+  // The databases live in a directory of our own, made fresh under --bench_dir, and only it is
+  // removed at the end: --bench_dir may be a directory full of someone's files.
+  std::string base = absl::GetFlag(FLAGS_bench_dir);
+  std::error_code ec;
+  if (base.empty()) base = "/tmp";
+  if (!std::filesystem::create_directories(base, ec) && ec) {
+    return UsageError("cannot create " + base + ": " + ec.message());
+  }
+  std::string tmpl = base + "/lsmsim-bench-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    return UsageError(absl::StrFormat("cannot create a directory under %s: %s", base, std::strerror(errno)));
+  }
+  const std::string dir = tmpl;
+  struct RemoveAtExit {
+    const std::string& dir;
+    ~RemoveAtExit() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove_at_exit{dir};
+  std::printf("db bench: %lld keys of %zu bytes, values of %zu bytes, in %s\n", (long long)n, kKeySize, kValueSize, dir.c_str());
   Workload w = MakeWorkload(uint64_t(n));
   std::vector<Figures> lsm_runs, ldb_runs;
   for (int r = 0; r < rounds; ++r) {
@@ -187,7 +215,6 @@ int RunDbBench() {
     lsm_runs.push_back(*lsm);
     ldb_runs.push_back(*ldb);
   }
-  std::filesystem::remove_all(dir, ec);
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];

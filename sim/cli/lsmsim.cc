@@ -1,15 +1,12 @@
 // Entry point: parses flags with Abseil's registry (so every subcommand's flags show in --help) but
 // reports bad flags itself, as one line with exit status 2.
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_format.h"
+#include "engine/posix_env.h"
 #include "sim/cli/command.h"
 
 ABSL_FLAG(int, page, 0, "ckpt decode: read meta page 1 or 2 of a database file instead of a bare page");
@@ -29,8 +26,9 @@ const std::vector<Command>& Commands() {
       {"metakey", "metakey decode HEX [--json] | metakey encode AGE LEVEL [SEPARATOR_HEX]",
        "decode or encode a bt meta-tree key", RunMetakey},
       {"db",
-       "db load FILE < TSV | db dump FILE | db get FILE KEY_HEX | db put FILE KEY_HEX VALUE_HEX | db check FILE | "
-       "db bench [--bench_keys N] [--bench_dir D]",
+       "db load FILE [--page_size B] [--block_size B] [--safety off|normal|full] [--automerge N] < TSV | "
+       "db dump FILE | db get FILE KEY_HEX | db put FILE KEY_HEX VALUE_HEX | db check FILE | "
+       "db bench [--bench_keys N] [--bench_rounds R] [--bench_dir D]",
        "the engine on real files: load/dump hex TSV, get/put one key, integrity check, benchmark vs LevelDB", RunDb},
   };
   return commands;
@@ -43,16 +41,26 @@ int UsageError(const std::string& message) {
 
 int InputError(const Status& status) { return UsageError(status.ToString()); }
 
-Result<Bytes> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    int err = errno;
-    return Status(err == ENOENT ? Code::kNotFound : Code::kIoError,
-                  absl::StrFormat("cannot open %s: %s", path, std::strerror(err)));
+Result<FileHead> ReadFileHead(const std::string& path, uint64_t n) {
+  auto file = PosixEnv::Default()->Open(path, OpenMode::kReadOnly);
+  if (!file.ok()) return file.status();
+  auto size = (*file)->Size();
+  if (!size.ok()) return size.status();
+  FileHead head;
+  head.size = *size;
+  head.bytes.resize(size_t(std::min(*size, n)));
+  LSM_RETURN_IF_ERROR((*file)->Read(0, head.bytes));
+  return head;
+}
+
+Result<Bytes> ReadFile(const std::string& path, uint64_t max_size, const char* what) {
+  auto head = ReadFileHead(path, max_size);
+  if (!head.ok()) return head.status();
+  if (head->size > max_size) {
+    return Status::InvalidArgument(
+        absl::StrFormat("%s is %u bytes, too long for %s (at most %u)", path, head->size, what, max_size));
   }
-  Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Status::IoError(absl::StrFormat("cannot read %s", path));
-  return bytes;
+  return std::move(head->bytes);
 }
 
 namespace {
