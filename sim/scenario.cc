@@ -2,11 +2,11 @@
 
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <set>
 
 #include "absl/strings/str_format.h"
+#include "engine/posix_env.h"
 
 namespace lsm::sim {
 
@@ -308,12 +308,24 @@ Result<Scenario> LoadScenario(const std::string& name_or_path) {
   for (const Scenario& s : BuiltinScenarios()) {
     if (s.name == name_or_path) return s;
   }
-  std::ifstream in(name_or_path, std::ios::binary);
-  if (!in) {
+  // Through PosixEnv, which refuses directories, devices and /proc files (an iostream throws on the one
+  // and never ends on /dev/zero); scenario files are small.
+  constexpr uint64_t kMaxScenarioFile = 1 << 20;
+  auto exists = PosixEnv::Default()->Exists(name_or_path);
+  if (!exists.ok() || !*exists) {
     return Status::InvalidArgument("scenario \"" + name_or_path +
                                    "\" is neither a built-in scenario (see lsmsim scenarios) nor a readable file");
   }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto file = PosixEnv::Default()->Open(name_or_path, OpenMode::kReadOnly);
+  if (!file.ok()) return Status::InvalidArgument("scenario file " + file.status().message());
+  auto size = (*file)->Size();
+  if (!size.ok()) return size.status();
+  if (*size > kMaxScenarioFile) {
+    return Status::InvalidArgument(absl::StrFormat("%s is %u bytes, too long for a scenario file (at most %u)",
+                                                   name_or_path, *size, kMaxScenarioFile));
+  }
+  std::string text(size_t(*size), '\0');
+  LSM_RETURN_IF_ERROR((*file)->Read(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size())));
   auto j = ParseJson(text);
   if (!j.ok()) return Status::InvalidArgument(name_or_path + ": " + j.status().message());
   auto s = ScenarioFromJson(*j, std::filesystem::path(name_or_path).parent_path().string());

@@ -108,31 +108,11 @@ int Overhead(const Scenario& s, uint64_t first, uint64_t count) {
   return h1 == h2 ? kExitOk : kExitFailed;  // both modes must have run the same workload
 }
 
-// A scenario file is small JSON (scenarios/*.json are a few hundred bytes).
-constexpr uint64_t kMaxScenarioFile = 1 << 20;
-
-// sim::LoadScenario reads a file with an iostream, which throws on a directory and never ends on
-// /dev/zero: a path is read here, with ReadFile's checks, and only the parsing is shared.
-Result<sim::Scenario> LoadScenarioChecked(const std::string& name_or_path) {
-  for (const sim::Scenario& s : sim::BuiltinScenarios()) {
-    if (s.name == name_or_path) return s;
-  }
-  auto exists = PosixEnv::Default()->Exists(name_or_path);
-  if (!exists.ok() || !*exists) return sim::LoadScenario(name_or_path);  // its "neither ... nor" message
-  auto file = ReadFile(name_or_path, kMaxScenarioFile, "a scenario file");
-  if (!file.ok()) return file.status();
-  auto j = ParseJson(AsChars(*file));
-  if (!j.ok()) return Status::InvalidArgument(name_or_path + ": " + j.status().message());
-  auto s = sim::ScenarioFromJson(*j);
-  if (!s.ok()) return Status::InvalidArgument(name_or_path + ": " + s.status().message());
-  return s;
-}
-
 }  // namespace
 
 int RunRun(const std::vector<std::string>& args) {
   if (!args.empty()) return UsageError("run takes no positional arguments (see lsmsim --help)");
-  auto scenario = LoadScenarioChecked(absl::GetFlag(FLAGS_scenario));
+  auto scenario = sim::LoadScenario(absl::GetFlag(FLAGS_scenario));
   if (!scenario.ok()) return InputError(scenario.status());
   if (absl::GetFlag(FLAGS_canary)) scenario->canary = true;
   uint64_t first = 1, last = 0;
