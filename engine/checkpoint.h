@@ -82,6 +82,10 @@ inline constexpr uint16_t kLevelIncomplete = 2;    // a merge into this level ha
 inline constexpr uint16_t kKnownLevelFlags = kLevelFreelistOnly | kLevelIncomplete;
 
 inline constexpr uint64_t kEmptyCheckpointId = 10;
+// Ids grow by one per published snapshot and the decoder refuses ids >= 2^63, so a file whose id is
+// above this is refused at open (integrity.h, CheckWriteSafety): no writer gets near it (2^62
+// snapshots), and a file at the top of the range would make the next checkpoint unreadable.
+inline constexpr uint64_t kMaxOpenCheckpointId = uint64_t{1} << 62;
 inline constexpr uint32_t kEmptyLogChecksum0 = 1234;
 inline constexpr uint32_t kEmptyLogChecksum1 = 5678;
 

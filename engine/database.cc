@@ -192,8 +192,10 @@ Database::Database(Env* env, std::string path, Options options)
 
 Database::~Database() = default;
 
-Result<std::shared_ptr<Database>> Database::Open(Env* env, const std::string& path, const Options& options) {
+Result<std::shared_ptr<Database>> Database::Open(Env* env, const std::string& path, const Options& options,
+                                                 bool inspect) {
   std::shared_ptr<Database> db(new Database(env, path, options));
+  db->inspect_ = inspect;
   auto file = env->Open(path, OpenMode::kReadWriteCreate);
   if (!file.ok()) return file.status();
   db->db_file_ = std::move(file).value();
@@ -246,10 +248,19 @@ Status Database::Recover() {
     db_file_ = std::make_unique<CachedFile>(std::move(db_file_), geom_.pgsz, size_t{options_.cache_kb} * 1024);
   }
   user_version_ = snap_.user_version;
-  auto used = ValidateSnapshot();
-  if (!used.ok()) return used.status();
-  LSM_RETURN_IF_ERROR(LoadFreeList(snap_.freelist, *used));
+  LSM_RETURN_IF_ERROR(ValidateSnapshot());
+  LSM_RETURN_IF_ERROR(LoadFreeList(snap_.freelist));
   snap_.freelist.clear();  // the free list lives in free_ from here on
+  // A write trusts the append points, the block ownership and the id: refuse a file where it would
+  // destroy data instead (an inspection leaves that to Check, and never writes).
+  auto unsafe = CheckWriteSafety(db_file_.get(), snap_, free_.entries());
+  if (!unsafe.ok()) return unsafe.status();
+  if (inspect_) return Status::Ok();
+  if (!unsafe->empty()) {
+    std::string all;
+    for (const std::string& p : *unsafe) all += (all.empty() ? "" : "; ") + p;
+    return Status::Corrupt(absl::StrFormat("%s: a write would destroy data (%s)", path_, all));
+  }
 
   auto log = env_->Open(log_path_, OpenMode::kReadWriteCreate);
   if (!log.ok()) return log.status();
@@ -267,14 +278,12 @@ Status Database::Recover() {
 }
 
 // The decoder checked every field against the checkpoint's own geometry; here every run's block chain is
-// walked through the file (readable, inside nblock, no loops). Returns the blocks the runs use, with the
-// level using each, so LoadFreeList can check the free list against them without walking again.
-Result<std::map<uint32_t, size_t>> Database::ValidateSnapshot() const {
+// walked through the file (readable, inside nblock, no loops).
+Status Database::ValidateSnapshot() const {
   if (geom_.PagesPerBlock() < 2) {
     return Status::Corrupt(absl::StrFormat("%s: block size %u holds fewer than 2 pages of %u bytes", path_,
                                            geom_.blksz, geom_.pgsz));
   }
-  std::map<uint32_t, size_t> used;
   for (size_t li = 0; li < snap_.levels.size(); ++li) {
     const Level& l = snap_.levels[li];
     for (int ri = -1; ri < int(l.rhs.size()); ++ri) {
@@ -287,13 +296,12 @@ Result<std::map<uint32_t, size_t>> Database::ValidateSnapshot() const {
                                       ri < 0 ? std::string("lhs") : absl::StrFormat("rhs[%d]", ri),
                                       blocks.status().message()));
       }
-      for (uint32_t b : *blocks) used.emplace(b, li);
     }
   }
-  return used;
+  return Status::Ok();
 }
 
-Status Database::LoadFreeList(const std::vector<FreeEntry>& delta, const std::map<uint32_t, size_t>& used) {
+Status Database::LoadFreeList(const std::vector<FreeEntry>& delta) {
   std::vector<std::unique_ptr<RecordCursor>> sources;
   LSM_RETURN_IF_ERROR(AllLevelSources(snap_, &sources));
   MergedCursor c(std::move(sources), kTopicSystem);
@@ -316,12 +324,6 @@ Status Database::LoadFreeList(const std::vector<FreeEntry>& delta, const std::ma
   }
   Status s = free_.Load(std::move(in_lsm), delta);
   if (!s.ok()) return Status::Corrupt(path_ + ": " + s.message());
-  // A free block that a run uses would be handed out and overwritten: refuse the file instead.
-  for (const auto& [b, li] : used) {
-    if (free_.Contains(b)) {
-      return Status::Corrupt(absl::StrFormat("%s: block %u is on the free list but level %u uses it", path_, b, li));
-    }
-  }
   return Status::Ok();
 }
 
@@ -847,6 +849,12 @@ Result<uint64_t> Database::Work(const Options& conn, int nmerge, int64_t nkb) {
 
 Status Database::Checkpoint() {
   if (snap_.id == synced_id_ && meta_page_ != MetaPage::kNone) return Status::Ok();
+  // A file with a larger id is refused at open (CheckWriteSafety): do not write one.
+  if (snap_.id > kMaxOpenCheckpointId) {
+    return Fail(Status::Full(absl::StrFormat("%s: checkpoint id %u would exceed %u, the largest id a database "
+                                             "opens with",
+                                             path_, snap_.id, kMaxOpenCheckpointId)));
+  }
   lsm::Checkpoint c = snap_;
   // The reference writes EMPTY (0) only into the checkpoint it synthesises for a file without one; every
   // checkpoint it stores says NONE (uncompressed). A file whose checkpoint says 0 still opens.
@@ -854,6 +862,11 @@ Status Database::Checkpoint() {
   c.freelist = free_.Delta();
   auto blob = EncodeCheckpoint(c);
   if (!blob.ok()) return Fail(blob.status());
+  // Never replace a checkpoint with one recovery would refuse (Close deletes the log after this).
+  if (auto back = DecodeCheckpoint(*blob); !back.ok()) {
+    return Fail(Status::Corrupt(absl::StrFormat("%s: refusing to write checkpoint %u, which recovery would reject: %s",
+                                                path_, c.id, back.error().ToString())));
+  }
   const MetaPage target = meta_page_ == MetaPage::kPage1 ? MetaPage::kPage2 : MetaPage::kPage1;
   const bool sync = options_.safety != Safety::kOff;
   // The pages the checkpoint names must be durable before the page that names them.
@@ -873,6 +886,10 @@ Status Database::Checkpoint() {
 
 Status Database::Close() {
   if (closed_) return Status::Ok();
+  if (inspect_) {  // nothing recovered, nothing to write
+    CloseFiles();
+    return Status::Ok();
+  }
   Status s = broken_;
   if (s.ok()) {
     s = Flush();

@@ -43,7 +43,11 @@ class Database {
  public:
   // Opens and recovers (see Db::Open). `options` shape the shared state: safety, use_log,
   // max_freelist, cache_kb, and page and block size for a new file.
-  static Result<std::shared_ptr<Database>> Open(Env* env, const std::string& path, const Options& options);
+  // `inspect`: only to read the file as it is and Check it (Db::CheckFile): recovery stops before the
+  // log and does not refuse a file a write could not trust (CheckWriteSafety); nothing may be written,
+  // so the caller must Abandon, never Close.
+  static Result<std::shared_ptr<Database>> Open(Env* env, const std::string& path, const Options& options,
+                                                bool inspect = false);
   ~Database();
 
   std::mutex& mutex() { return mutex_; }
@@ -101,8 +105,8 @@ class Database {
   Database(Env* env, std::string path, Options options);
 
   Status Recover();
-  Status LoadFreeList(const std::vector<FreeEntry>& delta, const std::map<uint32_t, size_t>& used);
-  Result<std::map<uint32_t, size_t>> ValidateSnapshot() const;
+  Status LoadFreeList(const std::vector<FreeEntry>& delta);
+  Status ValidateSnapshot() const;
   Tree& MutableTree();
   Status ApplyCommitted(LogOp::Kind kind, ByteView key, ByteView value);
   // The commit protocol: append (unless use_log is off) and commit the log, then apply; a failed log
@@ -175,6 +179,7 @@ class Database {
   uint64_t get_cursors_version_ = ~uint64_t{0};
   Status broken_;                      // set when a write to the db file failed half-way
   bool closed_ = false;
+  bool inspect_ = false;               // opened only to be checked (see Open)
   DbStats stats_;
 };
 

@@ -103,6 +103,30 @@ Result<std::unique_ptr<Db>> Db::Open(Env* env, const std::string& path, const Op
   return std::unique_ptr<Db>(new Db(std::move(shared).value(), options));
 }
 
+Result<FileCheck> Db::CheckFile(Env* env, const std::string& path) {
+  auto exists = env->Exists(path);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return Status::NotFound(path + ": no such database file");
+  std::lock_guard<std::mutex> registry(g_open_mutex);
+  auto& open = OpenDatabases();
+  if (auto it = open.find({env, path}); it != open.end()) {
+    if (std::shared_ptr<Database> shared = it->second.lock(); shared && !shared->closed()) {
+      return Status::Busy(path + ": database is open in this process");
+    }
+  }
+  auto shared = Database::Open(env, path, Options{}, /*inspect=*/true);
+  if (!shared.ok()) return shared.status();
+  std::lock_guard<std::mutex> lock((*shared)->mutex());
+  auto problems = (*shared)->Check();
+  FileCheck out;
+  out.snapshot = (*shared)->snapshot();
+  out.free_blocks = (*shared)->free_blocks().size();
+  (*shared)->Abandon();
+  if (!problems.ok()) return problems.status();
+  out.problems = std::move(problems).value();
+  return out;
+}
+
 Db::~Db() {
   if (closed_) return;
   std::lock_guard<std::mutex> lock(db_->mutex());

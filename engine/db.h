@@ -103,8 +103,22 @@ class Cursor {
   MergedCursor merged_;  // over view_ and overlay_: destroyed first
 };
 
+// What Db::CheckFile found.
+struct FileCheck {
+  std::string problems;           // one line per problem (integrity.h); empty: healthy
+  lsm::Checkpoint snapshot;       // the checkpoint recovery chose (its free-list delta applied)
+  size_t free_blocks = 0;         // the whole free list
+};
+
 class Db {
  public:
+  // The structural check (integrity.h) of the existing database file at `path` as it is on disk,
+  // writing nothing: no log replay, no checkpoint, no log deleted. It reports the problems for which
+  // Open refuses a file (CheckWriteSafety) instead of refusing. kNotFound if there is no such file,
+  // kBusy if it is open (in this process or another); the errors of Open for files it cannot read
+  // (no valid checkpoint, a broken block chain, a bad free list).
+  static Result<FileCheck> CheckFile(Env* env, const std::string& path);
+
   // Opens (creating if missing) the database at `path`; its log is `path + "-log"`. The first
   // connection in this process recovers: choose the meta page (meta_page.h), check every field of its
   // checkpoint against the file, load the free list, replay the log from the checkpoint's pointer up to

@@ -1,6 +1,8 @@
 #include "engine/integrity.h"
 
+#include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_format.h"
 #include "engine/record.h"
@@ -36,8 +38,9 @@ Result<std::vector<uint32_t>> RunBlocks(File* db, const Geometry& g, uint32_t nb
   auto corrupt = [&](const std::string& what) {
     return Status::Corrupt(absl::StrFormat("run %u..%u: %s", seg.first, seg.last, what));
   };
-  uint32_t block = uint32_t(g.BlockOf(seg.first));
-  const uint32_t last_block = uint32_t(g.BlockOf(seg.last));
+  // first and last are page numbers before redirection, like the pointers in the chain.
+  uint32_t block = Translate(uint32_t(g.BlockOf(seg.first)), redirects);
+  const uint32_t last_block = Translate(uint32_t(g.BlockOf(seg.last)), redirects);
   std::set<uint32_t> seen;
   for (;;) {
     if (block < 1 || block > nblock) return corrupt(absl::StrFormat("block %u is outside the file (%u blocks)", block, nblock));
@@ -67,16 +70,113 @@ std::span<const BlockRedirect> RedirectsFor(const Checkpoint& snap, size_t level
   return carries ? std::span<const BlockRedirect>(snap.redirects) : std::span<const BlockRedirect>();
 }
 
+namespace {
+
+// Pages [lo, hi] of one block held by one run (after redirection).
+struct Stretch {
+  uint64_t lo, hi;
+  size_t run;
+};
+
+struct RunName {
+  std::string name;
+  uint64_t first, last;
+  std::string ToString() const { return absl::StrFormat("%s (pages %u..%u)", name, first, last); }
+};
+
+}  // namespace
+
+Result<std::vector<std::string>> CheckWriteSafety(File* db, const Checkpoint& snap,
+                                                  const std::map<uint32_t, int64_t>& free_entries) {
+  std::vector<std::string> problems;
+  if (snap.id > kMaxOpenCheckpointId) {
+    problems.push_back(absl::StrFormat("id = %u: above %u, too close to the top of the id range for later "
+                                       "checkpoints to get valid ids",
+                                       snap.id, kMaxOpenCheckpointId));
+  }
+  const Geometry g{snap.pgsz, snap.blksz};
+  if (g.PagesPerBlock() < 2) return problems;
+  auto block_page = [&](uint32_t block, uint64_t index) { return (uint64_t{block} - 1) * g.PagesPerBlock() + index + 1; };
+  auto index_of = [&](uint64_t page) { return (page - 1) % g.PagesPerBlock(); };
+  std::vector<RunName> runs;
+  std::vector<Stretch> stretches;
+  for (size_t li = 0; li < snap.levels.size(); ++li) {
+    const Level& level = snap.levels[li];
+    for (int ri = -1; ri < int(level.rhs.size()); ++ri) {
+      const Segment& seg = ri < 0 ? level.lhs : level.rhs[size_t(ri)];
+      const bool merging_lhs = ri < 0 && !level.rhs.empty();
+      auto blocks = RunBlocks(db, g, snap.nblock, seg, RedirectsFor(snap, li, ri), merging_lhs);
+      if (!blocks.ok()) {
+        if (blocks.status().code() != Code::kCorrupt) return blocks.status();
+        continue;
+      }
+      if (blocks->empty()) continue;
+      const size_t run = runs.size();
+      runs.push_back({SegmentName(li, ri), seg.first, seg.last});
+      const bool spare = merging_lhs && g.IsLastOnBlock(seg.last);
+      const size_t n = blocks->size() - (spare ? 1 : 0);
+      for (size_t i = 0; i < blocks->size(); ++i) {
+        const uint32_t b = (*blocks)[i];
+        uint64_t lo = 0, hi = g.PagesPerBlock() - 1;
+        if (i == 0) lo = index_of(seg.first);
+        if (i + 1 == n && !merging_lhs) hi = index_of(seg.last);
+        stretches.push_back({std::max(block_page(b, lo), g.FirstPageOfBlock(b)), block_page(b, hi), run});
+      }
+    }
+  }
+  std::sort(stretches.begin(), stretches.end(),
+            [](const Stretch& a, const Stretch& b) { return std::tie(a.lo, a.hi) < std::tie(b.lo, b.hi); });
+  std::set<std::pair<size_t, size_t>> reported;
+  const Stretch* reach = nullptr;  // the stretch reaching furthest so far
+  for (const Stretch& s : stretches) {
+    if (reach != nullptr && s.lo <= reach->hi && reach->run != s.run &&
+        reported.insert({std::min(reach->run, s.run), std::max(reach->run, s.run)}).second) {
+      problems.push_back(absl::StrFormat("%s and %s overlap: both hold page %u (block %u)",
+                                         runs[reach->run].ToString(), runs[s.run].ToString(), s.lo, g.BlockOf(s.lo)));
+    }
+    if (reach == nullptr || s.hi > reach->hi) reach = &s;
+  }
+  std::set<uint64_t> free_reported;
+  for (const Stretch& s : stretches) {
+    const uint64_t b = g.BlockOf(s.lo);
+    auto f = free_entries.find(uint32_t(b));
+    if (f != free_entries.end() && free_reported.insert(b).second) {
+      problems.push_back(absl::StrFormat("block %u: on the free list (id %d) but %s uses it", b, f->second,
+                                         runs[s.run].ToString()));
+    }
+  }
+  std::map<uint64_t, uint32_t> ap_blocks;
+  for (uint32_t i = 0; i < kAppendPoints; ++i) {
+    const uint64_t ap = snap.append[i];
+    if (ap == 0) continue;
+    const uint64_t b = g.BlockOf(ap);
+    const uint64_t end = g.LastPageOfBlock(b);
+    if (auto [it, fresh] = ap_blocks.emplace(b, i); !fresh) {
+      problems.push_back(absl::StrFormat("append[%u] = page %u: in block %u like append[%u] = page %u (a run "
+                                         "written at one would overwrite the other's)",
+                                         i, ap, b, it->second, snap.append[it->second]));
+    }
+    if (auto f = free_entries.find(uint32_t(b)); f != free_entries.end()) {
+      problems.push_back(absl::StrFormat("append[%u] = page %u: its block %u is on the free list (id %d)", i, ap, b,
+                                         f->second));
+    }
+    for (const Stretch& s : stretches) {
+      if (s.hi >= ap && s.lo <= end) {
+        problems.push_back(absl::StrFormat("append[%u] = page %u: %s holds page %u of block %u at or after it", i,
+                                           ap, runs[s.run].ToString(), std::max(s.lo, ap), b));
+        break;
+      }
+    }
+  }
+  return problems;
+}
+
 Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::map<uint32_t, int64_t>& free_entries) {
   std::string problems;
   auto problem = [&](const std::string& p) { problems += p + "\n"; };
   const Geometry g{snap.pgsz, snap.blksz};
   // Sparse: nblock comes from the file and may be hostile.
-  std::map<uint32_t, int> interior, edge;
-  struct RunEnd {
-    uint64_t first, last;
-  };
-  std::vector<RunEnd> runs;
+  std::set<uint32_t> interior, edge;
 
   for (size_t li = 0; li < snap.levels.size(); ++li) {
     const Level& level = snap.levels[li];
@@ -101,11 +201,10 @@ Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::
         problem(name + ": " + blocks.status().message());
         continue;
       }
-      runs.push_back({seg.first, seg.last});
       const size_t n_run = blocks->size() - (with_spare && g.IsLastOnBlock(seg.last) ? 1 : 0);
       for (size_t i = 0; i < blocks->size(); ++i) {
         const bool is_edge = i < n_run && (i == 0 || i + 1 == n_run);
-        (is_edge ? edge : interior)[(*blocks)[i]]++;
+        (is_edge ? edge : interior).insert((*blocks)[i]);
       }
       // Records strictly ascending, and the merge output below its split key.
       SegmentCursor c(db, g, seg, redirects);
@@ -132,17 +231,13 @@ Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::
     }
   }
 
-  std::set<uint32_t> known;
-  for (const auto& [b, n] : interior) known.insert(b);
-  for (const auto& [b, n] : edge) known.insert(b);
-  for (uint32_t b : known) {
-    const int in = interior.count(b) ? interior[b] : 0;
-    const int ed = edge.count(b) ? edge[b] : 0;
-    if (in > 1 || (in == 1 && ed > 0)) {
-      problem(absl::StrFormat("block %u: in the middle of one run but used by another", b));
-    }
-    if (free_entries.count(b)) problem(absl::StrFormat("block %u: used by a run and on the free list", b));
-  }
+  // Overlapping runs, free blocks in use and append points a write cannot use.
+  auto unsafe = CheckWriteSafety(db, snap, free_entries);
+  if (!unsafe.ok()) return unsafe.status();
+  for (const std::string& p : *unsafe) problem(p);
+
+  std::set<uint32_t> known = interior;
+  known.insert(edge.begin(), edge.end());
   for (const auto& [b, id] : free_entries) known.insert(b);
   // Leaks: the gaps in 1..nblock, listed up to a few, counted in full.
   uint64_t leaked = 0;
@@ -174,14 +269,6 @@ Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::
     const uint64_t block = g.BlockOf(ap);
     if (block < 1 || block > snap.nblock || !edge.count(uint32_t(block))) {
       problem(absl::StrFormat("append point %u: block %u is not the end of a run", ap, block));
-      continue;
-    }
-    for (const RunEnd& r : runs) {
-      const bool ends_here = g.BlockOf(r.last) == block && ap <= r.last;
-      const bool starts_here = g.BlockOf(r.first) == block && ap >= r.first && g.BlockOf(r.last) != block;
-      if (ends_here || starts_here) {
-        problem(absl::StrFormat("append point %u: inside run %u..%u", ap, r.first, r.last));
-      }
     }
   }
   std::set<uint32_t> redirect_blocks;

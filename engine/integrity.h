@@ -8,7 +8,8 @@
 //   - the free list names blocks inside the file, with ids of earlier snapshots;
 //   - a merge in progress has its output entirely below its split key;
 //   - append points lie in blocks that runs own, after the pages of the run that ends there;
-//   - block redirects name distinct blocks.
+//   - block redirects name distinct blocks;
+//   - everything CheckWriteSafety checks (below).
 // Problems are reported one per line, each naming the level, run, block or page.
 #pragma once
 
@@ -33,6 +34,23 @@ Result<std::vector<uint32_t>> RunBlocks(File* db, const Geometry& g, uint32_t nb
 // Which redirects apply to a segment: only the oldest level's original run carries them (its lhs, or,
 // while that level is merging, its oldest input).
 std::span<const BlockRedirect> RedirectsFor(const Checkpoint& snap, size_t level, int rhs_index);
+
+// What the next write relies on, so that a hostile file (checksum-valid, values a writer never
+// produces) cannot make a write that succeeds destroy data a reader saw. Database::Recover refuses a
+// file with any of these problems (kCorrupt); CheckIntegrity reports them. One string per problem,
+// naming the field and its value:
+//   - the checkpoint id leaves room to grow (at most kMaxOpenCheckpointId), so that every later
+//     checkpoint gets an id the decoder accepts;
+//   - every page belongs to at most one run: runs share a block only where one ends and another
+//     starts (append points, §2.8 of the reference study), never a page. A merging level's lhs also
+//     owns the rest of its last block, or, when its last page is last on its block, the block its next
+//     pointer reserves: the merge continues there;
+//   - no page of a run lies in a block on the free list (the allocator would hand it out);
+//   - each append point starts a stretch no run holds: no run has a page from it to the end of its
+//     block, the block is not on the free list, and no other append point lies in the same block.
+// Runs whose block chain cannot be walked are skipped (CheckIntegrity and Recover report those).
+Result<std::vector<std::string>> CheckWriteSafety(File* db, const Checkpoint& snap,
+                                                  const std::map<uint32_t, int64_t>& free_entries);
 
 // The problems found (empty string: healthy). `free_entries`: the whole free list (checkpoint delta
 // applied over the LSM part). Errors other than corruption (I/O) are returned as a Status.

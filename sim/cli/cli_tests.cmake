@@ -146,6 +146,22 @@ cli_exit2(
     "bench_cache_negative|db bench --bench_cache_kb -1")
 cli_test(load_flag_names_it ARGS db load /nonexistent/new.db --automerge 17 EXPECT "--automerge 17 is outside 2..16")
 
+# A hostile file (here: a checksum-valid checkpoint whose id is at the top of its range, crafted with
+# ckpt decode/encode into both meta pages) is refused by dump (exit 2, one line naming file, field and
+# value) without a byte written or a log created, and db check reports it (exit 1), also writing nothing.
+add_test(NAME cli_db_hostile_id_refused COMMAND sh -c "d=$(mktemp -d); cp \"$1\" $d/h.db; chmod u+w $d/h.db
+  \"$0\" ckpt decode $d/h.db --page 1 --json | sed 's/^{\\\"id\\\":[0-9]*/{\\\"id\\\":9223372036854775807/' > $d/j
+  \"$0\" ckpt encode $d/j > $d/p || exit 1
+  dd if=$d/p of=$d/h.db bs=4096 count=1 conv=notrunc 2>/dev/null; dd if=$d/p of=$d/h.db bs=4096 seek=1 count=1 conv=notrunc 2>/dev/null
+  cp $d/h.db $d/before.db
+  \"$0\" db dump $d/h.db > $d/out 2> $d/err; rc=$?; cat $d/err
+  [ $rc -eq 2 ] && [ $(wc -l < $d/err) -eq 1 ] && grep -q 'h.db: .*id = 9223372036854775807' $d/err || exit 1
+  cmp $d/h.db $d/before.db && [ ! -e $d/h.db-log ] || exit 1
+  \"$0\" db check $d/h.db > $d/out; rc=$?; cat $d/out
+  [ $rc -eq 1 ] && grep -q '^id = 9223372036854775807' $d/out && cmp $d/h.db $d/before.db && [ ! -e $d/h.db-log ] || exit 1
+  echo hostile file refused; rm -rf $d" $<TARGET_FILE:lsmsim> ${G}/db/pub_tiny_4k.db)
+set_tests_properties(cli_db_hostile_id_refused PROPERTIES PASS_REGULAR_EXPRESSION "hostile file refused")
+
 # The simulator: a campaign of the default scenario, determinism, the canary, the other scenarios.
 add_test(NAME sim_campaign_default COMMAND sh -c "set -e; d=$(mktemp -d)
   \"$0\" run --seeds 1..1000 --report $d/r.json --repro-dir $d
