@@ -50,7 +50,9 @@ MergePlan PlanMerge(std::span<const LevelShape> levels, int nmerge, bool force) 
 RoomMaker::Step RoomMaker::Next(std::span<const LevelShape> levels) {
   const Progress now = ProgressOf(levels);
   if (now.units + 1 <= kMaxRhsUnits) return Step{Step::Kind::kDone, 0};
-  if (started_ && !(now.units < last_.units)) {
+  // Progress compares segments too: a resumed merge of 2 segments whose freed blocks spill the free
+  // list keeps the units yet leaves fewer merges to resume, so giving up there would be premature.
+  if (started_ && !(now < last_)) {
     if (everything_) return Step{Step::Kind::kFull, 0};
     everything_ = true;  // last resort: everything into one level
   }

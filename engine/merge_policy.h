@@ -9,8 +9,15 @@
 // and the merge's 3 segments do not beat automerge - 1): lsm_flush spins forever without I/O. Here:
 //   - PlanMerge(force) returns work for every shape of two or more levels, or of one level mid-merge:
 //     a merge in progress is resumed, else a group of levels is merged.
-//   - RoomMaker stops once the flush's level fits, escalates to merging everything after a forced merge
-//     that freed no rhs units, and gives up (kFull) after another such merge.
+//   - Every forced merge, run to its end, lowers the shape's Progress (rhs units, then right-hand
+//     segments) or leaves it unchanged: a resumed merge turns max(R, 2) units into 1 and drops its R
+//     segments; merging c >= 2 levels turns c units into 1; the free-list spill that may follow adds one
+//     unit. Only "resume R = 2, then spill" and "merge 2, then spill" keep the units, and the first
+//     still drops 2 segments.
+//   - RoomMaker stops once the flush's level fits, escalates to merging everything after a step that
+//     made no progress, and gives up (kFull) only after a step at "everything" made none, which merging
+//     everything (two or more idle levels into one, plus at most one spill) cannot do while the
+//     database is full. So making room takes at most (units + segments + 2) work calls.
 #pragma once
 
 #include <cstddef>
@@ -32,7 +39,7 @@ struct LevelShape {
 // Newest first, like the checkpoint's levels.
 std::vector<LevelShape> ShapeOf(std::span<const Level> levels);
 
-// The shape's rhs units and right-hand segments.
+// What room-making counts, compared lexicographically: fewer units, or as many and fewer segments.
 struct Progress {
   uint32_t units = 0;     // RhsUnits summed over the levels
   uint32_t segments = 0;  // right-hand segments summed over the levels
