@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/clipped_cursor.h"
 #include "engine/integrity.h"
+#include "engine/merge_policy.h"
 #include "engine/page_cache.h"
 #include "engine/segment.h"
 #include "engine/vector_cursor.h"
@@ -536,23 +537,18 @@ void Database::ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView valu
 // Flushing
 
 Status Database::MakeRoomForLevel() {
-  auto units = [&] {
-    uint32_t n = 0;
-    for (const Level& l : snap_.levels) n += RhsUnits(l);
-    return n;
-  };
-  bool everything_tried = false;
+  RoomMaker room(options_.automerge);
   for (;;) {
-    const uint32_t before = units();
-    if (before + 1 <= kMaxRhsUnits) return Status::Ok();
-    auto w = DoWork(everything_tried ? 1 : int(options_.automerge), -1, true);
-    if (!w.ok()) return w.status();
-    if (units() < before || merge_) continue;
-    if (everything_tried) {
-      return Status::Full(absl::StrFormat("%s: %u rhs units in %u levels and merging frees no room", path_, before,
-                                          snap_.levels.size()));
+    const RoomMaker::Step step = room.Next(ShapeOf(snap_.levels));
+    if (step.kind == RoomMaker::Step::Kind::kDone) return Status::Ok();
+    if (step.kind == RoomMaker::Step::Kind::kFull) {
+      return Status::Full(absl::StrFormat("%s: %u rhs units in %u levels and merging frees no room", path_,
+                                          ProgressOf(ShapeOf(snap_.levels)).units, snap_.levels.size()));
     }
-    everything_tried = true;  // last resort: everything into one level
+    ++stats_.room_work_calls;
+    // Unlimited and forced: one merge, run to its end (no merge is left in progress).
+    auto w = DoWork(step.nmerge, -1, true);
+    if (!w.ok()) return w.status();
   }
 }
 
@@ -626,39 +622,6 @@ Status Database::SpillFreelistIfNeeded() {
 // ---------------------------------------------------------------------------------------------------
 // Merging
 
-bool Database::SelectMerge(int nmerge, bool force, size_t* first, size_t* count) const {
-  const auto& levels = snap_.levels;
-  const size_t n = levels.size();
-  if (n < 2) return false;
-  if (nmerge <= 1) {
-    *first = 0;
-    *count = n;
-    return true;
-  }
-  size_t best = 0, best_count = 0;
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j + 1 < n && levels[j + 1].age == levels[i].age) ++j;
-    if (j - i + 1 > best_count) {
-      best = i;
-      best_count = j - i + 1;
-    }
-    i = j + 1;
-  }
-  if (best_count >= size_t(nmerge)) {
-    *first = best;
-    *count = best_count;
-    return true;
-  }
-  if (!force) return false;
-  // The checkpoint is running out of room for levels. A merge may free enough blocks to spill the free
-  // list into a new level, so merging two levels can gain nothing: merge the newest (smallest) four or
-  // more.
-  *first = 0;
-  *count = std::min(n, std::max<size_t>(best_count, 4));
-  return true;
-}
-
 Status Database::StartMerge(size_t first, size_t count) {
   auto job = std::make_unique<MergeJob>();
   job->first = first;
@@ -677,9 +640,7 @@ Status Database::StartMerge(size_t first, size_t count) {
   return Status::Ok();
 }
 
-Status Database::ResumeMerge() {
-  size_t li = 0;
-  while (snap_.levels[li].rhs.empty()) ++li;
+Status Database::ResumeMerge(size_t li) {
   const Level& l = snap_.levels[li];
   auto job = std::make_unique<MergeJob>();
   job->first = li;
@@ -810,16 +771,18 @@ Result<uint64_t> Database::DoWork(int nmerge, int64_t page_budget, bool force) {
   size_t starts_left = nmerge <= 1 ? 1 : std::max<size_t>(snap_.levels.size(), 1);
   for (;;) {
     if (!merge_) {
-      bool merging = std::any_of(snap_.levels.begin(), snap_.levels.end(), [](const Level& l) { return !l.rhs.empty(); });
-      size_t first = 0, count = 0;
       if (starts_left == 0) return total;
       --starts_left;
-      if (merging) {
-        LSM_RETURN_IF_ERROR(ResumeMerge());
-      } else if (SelectMerge(nmerge, force, &first, &count)) {
-        LSM_RETURN_IF_ERROR(StartMerge(first, count));
-      } else {
-        return total;
+      const MergePlan plan = PlanMerge(ShapeOf(snap_.levels), nmerge, force);
+      switch (plan.kind) {
+        case MergePlan::Kind::kResume:
+          LSM_RETURN_IF_ERROR(ResumeMerge(plan.first));
+          break;
+        case MergePlan::Kind::kStart:
+          LSM_RETURN_IF_ERROR(StartMerge(plan.first, plan.count));
+          break;
+        case MergePlan::Kind::kNone:
+          return total;
       }
     }
     const uint64_t remaining = page_budget < 0 ? std::numeric_limits<uint64_t>::max() : uint64_t(page_budget) - total;

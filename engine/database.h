@@ -126,15 +126,15 @@ class Database {
   // Blocks freed while the newest synced checkpoint or the oldest reader still needed them wait.
   uint64_t ReuseThreshold() const;
 
+  // Merges until the flush's level fits in the checkpoint (RoomMaker, merge_policy.h), or kFull.
   Status MakeRoomForLevel();
   Status SpillFreelistIfNeeded();
   // Writes one run from `sources` (and the free-list delta if `carry_freelist`) as a new top level.
   Status WriteTopLevel(std::vector<std::unique_ptr<RecordCursor>> sources, uint16_t flags, bool carry_freelist,
                        uint64_t* pages);
-  // Picks levels to merge (first index and count); false when nothing qualifies.
-  bool SelectMerge(int nmerge, bool force, size_t* first, size_t* count) const;
+  // The merge PlanMerge (merge_policy.h) chose: `count` levels from `first`, or level `li` mid-merge.
   Status StartMerge(size_t first, size_t count);
-  Status ResumeMerge();
+  Status ResumeMerge(size_t li);
   // Runs the merge in progress for up to `budget` pages; *pages gets what was written.
   Status MergeStep(uint64_t budget, uint64_t* pages);
   Result<uint64_t> DoWork(int nmerge, int64_t page_budget, bool force);
