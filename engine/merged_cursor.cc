@@ -4,17 +4,22 @@ namespace lsm {
 
 namespace {
 
-int Compare(const Record& a, const Record& b) { return CompareKeys(a.topic(), a.key, b.topic(), b.key); }
-
-// The extreme key over the valid sources in `forward` (smallest) or backward (largest) order.
-const Record* Extreme(const std::vector<std::unique_ptr<RecordCursor>>& sources, bool forward) {
-  const Record* best = nullptr;
-  for (const auto& s : sources) {
-    if (!s->Valid()) continue;
-    const Record& r = s->record();
-    if (best == nullptr || (forward ? Compare(r, *best) < 0 : Compare(r, *best) > 0)) best = &r;
+// CompareKeys, with short keys compared eight bytes at a time in place of a memcmp call: the merge
+// compares keys at every step, and most keys are short.
+int Compare(const Record& a, const Record& b) {
+  const size_t n = std::min(a.key.size(), b.key.size());
+  if (a.topic() != b.topic() || n > 64) return CompareKeys(a.topic(), a.key, b.topic(), b.key);
+  const uint8_t* p = a.key.data();
+  const uint8_t* q = b.key.data();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const uint64_t x = LoadBe64(p + i), y = LoadBe64(q + i);
+    if (x != y) return x < y ? -1 : 1;
   }
-  return best;
+  for (; i < n; ++i) {
+    if (p[i] != q[i]) return p[i] < q[i] ? -1 : 1;
+  }
+  return a.key.size() == b.key.size() ? 0 : (a.key.size() < b.key.size() ? -1 : 1);
 }
 
 // Whether a source positioned past k (forward: at the first record > k; backward: at the last
@@ -27,105 +32,205 @@ bool CoversFromPast(const RecordCursor& s, bool forward) {
 }  // namespace
 
 MergedCursor::MergedCursor(std::vector<std::unique_ptr<RecordCursor>> newest_first, uint8_t topic)
-    : sources_(std::move(newest_first)), topic_(topic) {}
-
-ByteView MergedCursor::key() const { return sources_[current_]->record().key; }
-ByteView MergedCursor::value() const { return sources_[current_]->record().value; }
-
-bool MergedCursor::AtKey(size_t i, const Record& k) const {
-  return sources_[i]->Valid() && Compare(sources_[i]->record(), k) == 0;
+    : sources_(std::move(newest_first)), topic_(topic), recs_(sources_.size(), nullptr), cover_(sources_.size(), 0) {
+  heap_.reserve(sources_.size());
+  at_.reserve(sources_.size());
 }
 
-Status MergedCursor::Settle(Direction dir) {
-  dir_ = dir;
-  bool forward = dir == Direction::kForward;
-  current_ = -1;
+void MergedCursor::Refresh(size_t i) {
+  const RecordCursor& s = *sources_[i];
+  const Record* r = s.Valid() ? &s.record() : nullptr;
+  recs_[i] = r;
+  const uint8_t closes = dir_ == Direction::kForward ? kEndDelete : kStartDelete;
+  const uint8_t cover = r != nullptr && (r->flags & closes) ? 1 : 0;
+  cover_count_ += cover;
+  cover_count_ -= cover_[i];
+  cover_[i] = cover;
+}
+
+bool MergedCursor::HeapBefore(uint32_t a, uint32_t b) const {
+  const int c = Compare(*recs_[a], *recs_[b]);
+  if (c != 0) return dir_ == Direction::kForward ? c < 0 : c > 0;
+  return a < b;
+}
+
+void MergedCursor::HeapPush(uint32_t s) {
+  size_t i = heap_.size();
+  heap_.push_back(s);
+  while (i > 0) {
+    const size_t parent = (i - 1) / 2;
+    if (!HeapBefore(s, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    i = parent;
+  }
+  heap_[i] = s;
+}
+
+uint32_t MergedCursor::HeapPop() {
+  const uint32_t last = heap_.back();
+  heap_.pop_back();
+  if (heap_.empty()) return last;
+  return HeapReplaceTop(last);
+}
+
+uint32_t MergedCursor::HeapReplaceTop(uint32_t last) {
+  const uint32_t top = heap_[0];
+  const size_t n = heap_.size();
+  size_t i = 0;
   for (;;) {
-    const Record* k = Extreme(sources_, forward);
-    if (k == nullptr) return Status::Ok();
-    if (k->topic() != topic_) {
-      if (forward == (k->topic() > topic_)) return Status::Ok();  // beyond the topic: the end
-      LSM_RETURN_IF_ERROR(StepPast(dir));
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && HeapBefore(heap_[child + 1], heap_[child])) ++child;
+    if (!HeapBefore(heap_[child], last)) break;
+    heap_[i] = heap_[child];
+    i = child;
+  }
+  heap_[i] = last;
+  return top;
+}
+
+void MergedCursor::TakeGroup() {
+  at_.clear();
+  if (heap_.empty()) return;
+  const uint32_t first = HeapPop();
+  at_.push_back(first);
+  // Ties leave the heap in source order, so at_ stays ascending.
+  while (!heap_.empty() && Compare(*recs_[heap_[0]], *recs_[first]) == 0) at_.push_back(HeapPop());
+}
+
+Status MergedCursor::Restart(Direction dir) {
+  dir_ = dir;
+  heap_.clear();
+  at_.clear();
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    Refresh(i);
+    if (recs_[i] != nullptr) HeapPush(uint32_t(i));
+  }
+  TakeGroup();
+  return Settle();
+}
+
+Status MergedCursor::Settle() {
+  current_ = -1;
+  const bool forward = dir_ == Direction::kForward;
+  for (;;) {
+    if (at_.empty()) return Status::Ok();
+    const Record& k = *recs_[at_[0]];
+    if (k.topic() != topic_) {
+      if (forward == (k.topic() > topic_)) return Status::Ok();  // beyond the topic: the end
+      LSM_RETURN_IF_ERROR(StepPast());
       continue;
     }
-    for (size_t i = 0; i < sources_.size(); ++i) {
-      if (AtKey(i, *k)) {
-        uint8_t flags = sources_[i]->record().flags;
-        if (flags & kInsert) {
-          current_ = int(i);
-          return Status::Ok();
-        }
-        if (flags & kPointDelete) break;
-      } else if (CoversFromPast(*sources_[i], forward)) {
+    // The newest source at k with a point part decides, unless a newer source not at k covers k
+    // with a range delete.
+    int decider = -1;
+    for (uint32_t i : at_) {
+      if (recs_[i]->flags & kPointMask) {
+        decider = int(i);
         break;
       }
     }
-    LSM_RETURN_IF_ERROR(StepPast(dir));
+    bool hidden = decider < 0 || (recs_[size_t(decider)]->flags & kInsert) == 0;
+    if (!hidden && cover_count_ > 0) {
+      for (size_t j = 0; j < size_t(decider); ++j) {
+        if (cover_[j] && Compare(*recs_[j], k) != 0) {
+          hidden = true;
+          break;
+        }
+      }
+    }
+    if (!hidden) {
+      current_ = decider;
+      return Status::Ok();
+    }
+    LSM_RETURN_IF_ERROR(StepPast());
   }
 }
 
-Status MergedCursor::StepPast(Direction dir) {
-  bool forward = dir == Direction::kForward;
-  const Record* extreme = Extreme(sources_, forward);
-  const uint8_t topic = extreme->topic();
-  key_.assign(extreme->key.begin(), extreme->key.end());  // sources move: keep the key, not the record
-  for (auto& s : sources_) {
-    if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, key_) == 0) {
-      LSM_RETURN_IF_ERROR(forward ? s->Next() : s->Prev());
+Status MergedCursor::StepPast() {
+  const bool forward = dir_ == Direction::kForward;
+  for (uint32_t s : at_) {
+    Status st = forward ? sources_[s]->Next() : sources_[s]->Prev();
+    Refresh(s);
+    if (!st.ok()) {
+      current_ = -1;
+      return st;
     }
   }
+  if (at_.size() == 1 && recs_[at_[0]] != nullptr) {
+    const uint32_t s = at_[0];
+    if (heap_.empty()) return Status::Ok();
+    const int c = Compare(*recs_[s], *recs_[heap_[0]]);
+    // The common case: the one source at the key still holds the extreme key, alone.
+    if (dir_ == Direction::kForward ? c < 0 : c > 0) return Status::Ok();
+    uint32_t first = s;
+    if (c != 0 || heap_[0] < s) first = HeapReplaceTop(s);  // the top leads: swap it for s in one sift
+    at_[0] = first;
+    while (!heap_.empty() && Compare(*recs_[heap_[0]], *recs_[first]) == 0) at_.push_back(HeapPop());
+    return Status::Ok();
+  }
+  for (uint32_t s : at_) {
+    if (recs_[s] != nullptr) HeapPush(s);
+  }
+  TakeGroup();
   return Status::Ok();
 }
 
 Status MergedCursor::First() {
+  current_ = -1;
   for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekGe(topic_, {}));
-  return Settle(Direction::kForward);
+  return Restart(Direction::kForward);
 }
 
 Status MergedCursor::Last() {
+  current_ = -1;
   for (auto& s : sources_) LSM_RETURN_IF_ERROR(topic_ == kTopicUser ? s->SeekLe(kTopicSystem, {}) : s->Last());
-  return Settle(Direction::kBackward);
+  return Restart(Direction::kBackward);
 }
 
 Status MergedCursor::SeekGe(ByteView key) {
+  current_ = -1;
   for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekGe(topic_, key));
-  return Settle(Direction::kForward);
+  return Restart(Direction::kForward);
 }
 
 Status MergedCursor::SeekLe(ByteView key) {
+  current_ = -1;
   for (auto& s : sources_) LSM_RETURN_IF_ERROR(s->SeekLe(topic_, key));
-  return Settle(Direction::kBackward);
+  return Restart(Direction::kBackward);
 }
 
 Status MergedCursor::Next() {
   if (current_ < 0) return Status::Ok();
-  const uint8_t topic = sources_[current_]->record().topic();
   if (dir_ == Direction::kForward) {
-    LSM_RETURN_IF_ERROR(StepPast(Direction::kForward));
-  } else {
-    // Turning around: every source to the first record > k.
-    Bytes k(key().begin(), key().end());
-    for (auto& s : sources_) {
-      LSM_RETURN_IF_ERROR(s->SeekGe(topic, k));
-      if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, k) == 0) LSM_RETURN_IF_ERROR(s->Next());
-    }
+    LSM_RETURN_IF_ERROR(StepPast());
+    return Settle();
   }
-  return Settle(Direction::kForward);
+  // Turning around: every source to the first record > k.
+  const uint8_t topic = recs_[size_t(current_)]->topic();
+  Bytes k(key().begin(), key().end());
+  current_ = -1;
+  for (auto& s : sources_) {
+    LSM_RETURN_IF_ERROR(s->SeekGe(topic, k));
+    if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, k) == 0) LSM_RETURN_IF_ERROR(s->Next());
+  }
+  return Restart(Direction::kForward);
 }
 
 Status MergedCursor::Prev() {
   if (current_ < 0) return Status::Ok();
-  const uint8_t topic = sources_[current_]->record().topic();
   if (dir_ == Direction::kBackward) {
-    LSM_RETURN_IF_ERROR(StepPast(Direction::kBackward));
-  } else {
-    Bytes k(key().begin(), key().end());
-    for (auto& s : sources_) {
-      LSM_RETURN_IF_ERROR(s->SeekLe(topic, k));
-      if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, k) == 0) LSM_RETURN_IF_ERROR(s->Prev());
-    }
+    LSM_RETURN_IF_ERROR(StepPast());
+    return Settle();
   }
-  return Settle(Direction::kBackward);
+  const uint8_t topic = recs_[size_t(current_)]->topic();
+  Bytes k(key().begin(), key().end());
+  current_ = -1;
+  for (auto& s : sources_) {
+    LSM_RETURN_IF_ERROR(s->SeekLe(topic, k));
+    if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, k) == 0) LSM_RETURN_IF_ERROR(s->Prev());
+  }
+  return Restart(Direction::kBackward);
 }
 
 RecordMerger::RecordMerger(std::vector<std::unique_ptr<RecordCursor>>* newest_first, bool to_bottom)

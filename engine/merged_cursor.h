@@ -14,6 +14,15 @@ namespace lsm {
 
 // The keys of one topic (users see kTopicUser; the allocator reads the free-list records of
 // kTopicSystem) whose newest state is an insert.
+//
+// A step costs O(log n) key comparisons, not O(n): the sources positioned past the current key sit in
+// a binary heap ordered by (key in the direction of travel, source index), and the sources at the
+// current key (at_) are kept aside; stepping moves exactly those, in source order, then takes the next
+// group of equal keys off the heap. When the one source that held the key still holds the smallest key
+// after its step, one comparison with the heap's top decides. Range coverage by sources not at the key
+// is only checked while some source sits on a record whose gap reaches back over it (cover_count_).
+// Sources are moved in the same order as by a plain scan of all of them, so the reads they make (and a
+// simulation's trace) do not depend on the heap.
 class MergedCursor {
  public:
   explicit MergedCursor(std::vector<std::unique_ptr<RecordCursor>> newest_first, uint8_t topic = kTopicUser);
@@ -26,22 +35,35 @@ class MergedCursor {
   Status SeekLe(ByteView key);
   bool Valid() const { return current_ >= 0; }
   void Invalidate() { current_ = -1; }
-  ByteView key() const;
-  ByteView value() const;
+  ByteView key() const { return recs_[size_t(current_)]->key; }
+  ByteView value() const { return recs_[size_t(current_)]->value; }
 
  private:
   enum class Direction { kForward, kBackward };
-  // Moves to the nearest visible key in `dir` from the sources' positions.
-  Status Settle(Direction dir);
-  // Steps every source positioned at the current key one record further in `dir`.
-  Status StepPast(Direction dir);
-  bool AtKey(size_t i, const Record& k) const;
+  // After every source was positioned: rebuilds the heap for `dir` and settles.
+  Status Restart(Direction dir);
+  // Moves to the nearest visible key in the direction of travel, starting from the group in at_.
+  Status Settle();
+  // Steps every source at the current key (at_) one record further and takes the next group.
+  Status StepPast();
+  // Re-reads source i's position after it moved.
+  void Refresh(size_t i);
+  // Moves the sources holding the extreme key from the heap to at_ (in source order).
+  void TakeGroup();
+  bool HeapBefore(uint32_t a, uint32_t b) const;  // key order, then source order
+  void HeapPush(uint32_t s);
+  uint32_t HeapPop();
+  uint32_t HeapReplaceTop(uint32_t s);  // pops the top and pushes s, in one sift
 
   std::vector<std::unique_ptr<RecordCursor>> sources_;
   uint8_t topic_;
   Direction dir_ = Direction::kForward;
-  int current_ = -1;  // index of the source whose record is the visible value, or -1
-  Bytes key_;         // scratch: the key being stepped past
+  int current_ = -1;                  // index of the source whose record is the visible value, or -1
+  std::vector<const Record*> recs_;   // per source: its record, or null when it is invalid
+  std::vector<uint8_t> cover_;        // per source: its record closes a gap behind it (dir_ order)
+  size_t cover_count_ = 0;
+  std::vector<uint32_t> heap_;        // valid sources not at the current key
+  std::vector<uint32_t> at_;          // sources at the current key, ascending
 };
 
 // The merge used when writing a run, one output key at a time so that a merge can stop between keys

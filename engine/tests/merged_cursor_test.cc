@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 
+#include <algorithm>
 #include <map>
 
 #include "engine/tree.h"
@@ -137,6 +138,148 @@ TEST(MergedCursorTest, MergedViewEqualsModel) {
     MergedCursor after(std::move(merged));
     RC_ASSERT(Forward(after) == model);
     RC_ASSERT(Backward(after) == model);
+  }));
+}
+
+// Arbitrary sources (not built by a Tree: any record may carry any point part, gaps covered at
+// random, keys of both topics) against the resolution rule applied key by key, under random walks
+// that mix seeks, both directions and turns.
+struct SourceSpec {
+  std::vector<Record> records;
+};
+
+// Keys in ascending order: a small alphabet and lengths 0..2, so prefixes and the empty key occur.
+Bytes SmallKey(int k) {
+  static const std::vector<Bytes> keys = [] {
+    std::vector<Bytes> out{{}};
+    for (uint8_t a = 'a'; a <= 'c'; ++a) {
+      out.push_back({a});
+      for (uint8_t b = 'a'; b <= 'c'; ++b) out.push_back({a, b});
+    }
+    return out;
+  }();
+  return keys[size_t(k)];
+}
+constexpr int kSmallKeys = 13;
+
+struct Visible {
+  uint8_t topic;
+  Bytes key;
+  Bytes value;
+  bool operator==(const Visible&) const = default;
+};
+
+// The rule of merged_cursor.h, one key at a time: newest source first, a record at the key with a
+// point part decides; a source with no record at the key whose gap around it is covered hides it.
+std::vector<Visible> Resolve(const std::vector<SourceSpec>& sources, uint8_t topic) {
+  std::map<std::pair<uint8_t, Bytes>, int> keys;
+  for (const auto& s : sources) {
+    for (const Record& r : s.records) keys[{r.topic(), r.key}] = 0;
+  }
+  std::vector<Visible> out;
+  for (const auto& [tk, unused] : keys) {
+    if (tk.first != topic) continue;
+    for (const auto& s : sources) {
+      auto it = std::lower_bound(s.records.begin(), s.records.end(), tk, [](const Record& r, const auto& k) {
+        return CompareKeys(r.topic(), r.key, k.first, k.second) < 0;
+      });
+      if (it != s.records.end() && CompareKeys(it->topic(), it->key, tk.first, tk.second) == 0) {
+        if (it->flags & kInsert) out.push_back({tk.first, tk.second, it->value});
+        if (it->flags & kPointMask) break;
+        continue;
+      }
+      if (it != s.records.end() && (it->flags & kEndDelete)) break;  // inside a covered gap
+    }
+  }
+  return out;
+}
+
+TEST(MergedCursorTest, ArbitrarySourcesMatchTheRuleUnderRandomWalks) {
+  EXPECT_TRUE(rc::check("merged cursor == per-key resolution", [] {
+    const size_t nsources = *rc::gen::inRange<size_t>(0, 7);
+    std::vector<SourceSpec> specs(nsources);
+    for (size_t si = 0; si < nsources; ++si) {
+      bool covered = false;  // the gap before the next record
+      for (uint8_t topic : {kTopicUser, kTopicSystem}) {
+        for (int k = 0; k < kSmallKeys; ++k) {
+          if (*rc::gen::inRange(0, 3) != 0) continue;
+          Record r;
+          r.key = SmallKey(k);
+          const int point = *rc::gen::inRange(0, 3);
+          r.flags = uint8_t(topic | (point == 0 ? kInsert : point == 1 ? kPointDelete : 0));
+          if (covered) r.flags |= kEndDelete;
+          covered = *rc::gen::inRange(0, 4) == 0;
+          if (covered) r.flags |= kStartDelete;
+          if (r.flags & kInsert) r.value = Bytes{uint8_t(si), uint8_t(k), topic};
+          specs[si].records.push_back(r);
+        }
+      }
+      // A run never ends inside a covered gap.
+      if (covered) specs[si].records.back().flags &= uint8_t(~kStartDelete);
+    }
+    for (size_t si = 0; si < nsources; ++si) {
+      for (const Record& r : specs[si].records) {
+        RC_LOG() << "source " << si << " " << ToHex(r.key) << " flags " << int(r.flags) << "\n";
+      }
+    }
+    for (uint8_t topic : {kTopicUser, kTopicSystem}) {
+      const std::vector<Visible> model = Resolve(specs, topic);
+      RC_LOG() << "topic " << int(topic) << ": " << model.size() << " visible\n";
+      std::vector<std::unique_ptr<RecordCursor>> cursors;
+      for (const auto& s : specs) cursors.push_back(std::make_unique<VectorCursor>(s.records));
+      MergedCursor c(std::move(cursors), topic);
+      int pos = -1;  // index into model, -1: invalid
+      const int nops = *rc::gen::inRange(1, 40);
+      for (int op = 0; op < nops; ++op) {
+        const int kind = *rc::gen::inRange(0, 6);
+        const Bytes target = SmallKey(*rc::gen::inRange(0, kSmallKeys));
+        auto lower = [&](const Bytes& k) {
+          int i = 0;
+          while (i < int(model.size()) && CompareKeys(topic, model[size_t(i)].key, topic, k) < 0) ++i;
+          return i;
+        };
+        switch (kind) {
+          case 0:
+            RC_ASSERT(c.First().ok());
+            pos = model.empty() ? -1 : 0;
+            break;
+          case 1:
+            RC_ASSERT(c.Last().ok());
+            pos = int(model.size()) - 1;
+            break;
+          case 2:
+            RC_ASSERT(c.Next().ok());
+            if (pos >= 0) pos = pos + 1 < int(model.size()) ? pos + 1 : -1;
+            break;
+          case 3:
+            RC_ASSERT(c.Prev().ok());
+            if (pos >= 0) pos = pos - 1;
+            break;
+          case 4: {
+            RC_ASSERT(c.SeekGe(target).ok());
+            const int i = lower(target);
+            pos = i < int(model.size()) ? i : -1;
+            break;
+          }
+          default: {
+            RC_ASSERT(c.SeekLe(target).ok());
+            int i = lower(target);
+            if (i < int(model.size()) && model[size_t(i)].key == target) {
+              pos = i;
+            } else {
+              pos = i - 1;
+            }
+            break;
+          }
+        }
+        RC_LOG() << "op " << kind << " target " << ToHex(target) << " pos " << pos << "\n";
+        RC_ASSERT(c.Valid() == (pos >= 0));
+        if (pos >= 0) {
+          RC_ASSERT(Bytes(c.key().begin(), c.key().end()) == model[size_t(pos)].key);
+          RC_ASSERT(Bytes(c.value().begin(), c.value().end()) == model[size_t(pos)].value);
+        }
+      }
+    }
   }));
 }
 
