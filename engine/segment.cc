@@ -335,8 +335,9 @@ Status SegmentCursor::ReadBtreeCell(const Page& p, int cell, Record* out) {
 
 // Walks from the root to the leaf that holds the first key >= `key` or an earlier one (pages the b-tree
 // skipped follow it), leaving that leaf in page_.
-Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key) {
+Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key, std::pair<const Page*, int>* bound) {
   uint64_t no = seg_.root;
+  if (bound) *bound = {nullptr, 0};
   for (int depth = 0; depth < kMaxBtreeDepth; ++depth) {
     // The root and the inner b-tree pages below it (about one per hundred leaves) are read by every
     // seek: the cursor keeps them (runs are never rewritten while readable) and reads them in place.
@@ -369,6 +370,7 @@ Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key) {
       if (*c > 0) {  // the separator is above the key: go left of it
         child = left;
         hi = mid - 1;
+        if (bound) *bound = {&pg, mid};  // deeper pages give tighter bounds
       } else {
         lo = mid + 1;
       }
@@ -376,6 +378,21 @@ Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key) {
     no = child;
   }
   return CorruptAt(seg_.root, 0, "b-tree deeper than " + std::to_string(kMaxBtreeDepth) + " levels");
+}
+
+Result<uint64_t> SegmentCursor::BtreeLeaf(uint8_t topic, ByteView key, std::optional<Record>* upper) {
+  LSM_RETURN_IF_ERROR(Fail(Anchor()));
+  if (seg_.root == 0) return Status::Misuse("segment cursor: BtreeLeaf on a run without a b-tree");
+  std::pair<const Page*, int> bound;
+  LSM_RETURN_IF_ERROR(Fail(DescendBtree(topic, key, &bound)));
+  upper->reset();
+  if (bound.first != nullptr) {
+    Record sep;
+    LSM_RETURN_IF_ERROR(Fail(ReadBtreeCell(*bound.first, bound.second, &sep)));
+    *upper = std::move(sep);
+  }
+  valid_ = false;
+  return page_.no;
 }
 
 Status SegmentCursor::SeekCell(uint64_t page, uint32_t cell) {
@@ -462,18 +479,23 @@ OlderRunPointer::OlderRunPointer(File* db, Geometry g, const Segment& next) {
 Result<uint64_t> OlderRunPointer::For(uint8_t topic, ByteView key) {
   if (!cursor_) return uint64_t{0};
   SegmentCursor& c = *cursor_;
+  if (seekable_) {
+    // Keys ascend: the leaf stays the same until a key reaches the separator above it.
+    if (started_ && (!upper_ || CompareKeys(topic, key, upper_->topic(), upper_->key) < 0)) return last_page_;
+    started_ = true;
+    auto leaf = c.BtreeLeaf(topic, key, &upper_);
+    if (!leaf.ok()) return leaf.status();
+    last_page_ = *leaf;
+    return last_page_;
+  }
   auto below = [&] { return c.Valid() && CompareKeys(c.record().topic(), c.record().key, topic, key) < 0; };
   if (!started_) {
     started_ = true;
-    LSM_RETURN_IF_ERROR(seekable_ ? c.SeekGe(topic, key) : c.First());
+    LSM_RETURN_IF_ERROR(c.First());
   }
-  // Keys ascend: walk a few records, then jump (a run without a b-tree can only be walked).
-  for (int steps = 0; below(); ++steps) {
+  // A run without a b-tree can only be walked (keys ascend, so once over the run).
+  while (below()) {
     last_page_ = c.page();
-    if (seekable_ && steps == 4) {
-      LSM_RETURN_IF_ERROR(c.SeekGe(topic, key));
-      break;
-    }
     LSM_RETURN_IF_ERROR(c.Next());
   }
   if (c.Valid()) last_page_ = c.page();

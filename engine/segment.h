@@ -101,6 +101,11 @@ class SegmentCursor : public RecordCursor {
   // Positions on record `cell` of leaf page `page` (a saved merge position); kCorrupt if the page is a
   // b-tree page or has no such record.
   Status SeekCell(uint64_t page, uint32_t cell);
+  // The leaf page a b-tree search for (topic, key) reaches, without reading its records: no record >= the
+  // key lies on an earlier page of the run. *upper gets the smallest separator above the key on the path
+  // (every smaller key reaches the same leaf), or nullopt when the leaf is the right-most. Leaves the
+  // cursor invalid. REQUIRES: seg.root != 0.
+  Result<uint64_t> BtreeLeaf(uint8_t topic, ByteView key, std::optional<Record>* upper);
 
   bool Valid() const override { return valid_; }
   const Record& record() const override { return record_; }  // REQUIRES: Valid()
@@ -137,7 +142,9 @@ class SegmentCursor : public RecordCursor {
   // B-tree record `cell` of `p`: out->pointer = child, out->key (indirect keys fetched from their leaf),
   // out->flags = kSeparator | topic.
   Status ReadBtreeCell(const Page& p, int cell, Record* out);
-  Status DescendBtree(uint8_t topic, ByteView key);
+  // Leaves the leaf in page_. `bound`, if given, gets the page and cell of the smallest separator above
+  // the key on the path (page null: none).
+  Status DescendBtree(uint8_t topic, ByteView key, std::pair<const Page*, int>* bound = nullptr);
   // The order of (topic, key) relative to a cell's key, compared in place when the key is on the page.
   Result<int> CompareLeafKey(const Page& p, int cell, uint8_t topic, ByteView key);
   Result<int> CompareBtreeKey(const Page& p, int cell, uint8_t topic, ByteView key, uint64_t* child);
@@ -170,11 +177,11 @@ Result<Record> ReadRecordAt(File* db, Geometry g, uint64_t page, uint32_t cell,
                             std::span<const BlockRedirect> redirects = {});
 
 // Pointers into the next-older run, for a run being written (the record's "pointer delta" and the
-// footer's base pointer). For each key, in ascending order, For gives the page of `next` holding its first
-// record >= the key, or the page of its last record when every record is smaller: a search for the key in
-// `next` may start there. The reference reaches the same kind of page by another road (it carries the
-// child pointers of the next run's b-tree separators along its merge), so the numbers may differ where
-// both are valid. With no next run, or one read through redirects (whose page numbers are logical), every
+// footer's base pointer). For each key, in ascending order, For gives a page of `next` where a search for
+// the key may start: no record >= the key lies on an earlier page. With a b-tree it is the leaf the
+// b-tree's search reaches (inner pages only, once per leaf), as the reference's pointers are (it carries
+// the child pointers of the next run's separators along its merge); without one, the page of the first
+// record >= the key (or of the last record). With no next run, or one read through redirects (whose page numbers are logical), every
 // pointer is 0, which readers take as "search from the run's start".
 class OlderRunPointer {
  public:
@@ -184,9 +191,10 @@ class OlderRunPointer {
 
  private:
   std::optional<SegmentCursor> cursor_;
-  bool seekable_ = false;  // next has a b-tree: jump with SeekGe rather than walk
+  bool seekable_ = false;  // next has a b-tree: the leaf its search reaches, else a walk over records
   bool started_ = false;
-  uint64_t last_page_ = 0;  // page of the last record seen
+  uint64_t last_page_ = 0;  // the walk: page of the last record seen; the b-tree: the leaf reached
+  std::optional<Record> upper_;  // the b-tree: keys below this separator reach the same leaf
 };
 
 // Where new runs get their blocks. The allocator decides reuse; the writer only asks.
