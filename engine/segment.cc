@@ -335,9 +335,8 @@ Status SegmentCursor::ReadBtreeCell(const Page& p, int cell, Record* out) {
 
 // Walks from the root to the leaf that holds the first key >= `key` or an earlier one (pages the b-tree
 // skipped follow it), leaving that leaf in page_.
-Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key, std::pair<const Page*, int>* bound) {
+Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key) {
   uint64_t no = seg_.root;
-  if (bound) *bound = {nullptr, 0};
   for (int depth = 0; depth < kMaxBtreeDepth; ++depth) {
     // The root and the inner b-tree pages below it (about one per hundred leaves) are read by every
     // seek: the cursor keeps them (runs are never rewritten while readable) and reads them in place.
@@ -370,7 +369,6 @@ Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key, std::pair<const 
       if (*c > 0) {  // the separator is above the key: go left of it
         child = left;
         hi = mid - 1;
-        if (bound) *bound = {&pg, mid};  // deeper pages give tighter bounds
       } else {
         lo = mid + 1;
       }
@@ -383,16 +381,58 @@ Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key, std::pair<const 
 Result<uint64_t> SegmentCursor::BtreeLeaf(uint8_t topic, ByteView key, std::optional<Record>* upper) {
   LSM_RETURN_IF_ERROR(Fail(Anchor()));
   if (seg_.root == 0) return Status::Misuse("segment cursor: BtreeLeaf on a run without a b-tree");
-  std::pair<const Page*, int> bound;
-  LSM_RETURN_IF_ERROR(Fail(DescendBtree(topic, key, &bound)));
+  valid_ = false;
   upper->reset();
-  if (bound.first != nullptr) {
+  const Page* bound_page = nullptr;
+  int bound_cell = 0;
+  uint64_t no = seg_.root;
+  for (int depth = 0;; ++depth) {
+    if (depth == kMaxBtreeDepth) return CorruptAt(seg_.root, 0, "b-tree deeper than " + std::to_string(kMaxBtreeDepth) + " levels");
+    // Every leaf lies at the same depth (the writer grows the b-tree at the root): once a descent has
+    // met a leaf, later ones stop above it without reading it, which is the point of this call.
+    if (btree_height_ != 0 && depth == btree_height_) break;
+    const Page* at = nullptr;
+    if (depth == 0) {
+      if (!root_.image || root_logical_ != no) {
+        LSM_RETURN_IF_ERROR(Fail(LoadPage(no, &root_)));
+        root_logical_ = no;
+      }
+      at = &root_;
+    } else if (auto inner = inner_.find(no); inner != inner_.end()) {
+      at = &inner->second;
+    } else {
+      LSM_RETURN_IF_ERROR(Fail(LoadPage(no, &page_)));
+      if (page_.IsBtree()) at = &inner_.emplace(no, page_).first->second;
+    }
+    if (at == nullptr || !at->IsBtree()) {
+      btree_height_ = depth;
+      break;
+    }
+    const Page& pg = *at;
+    uint64_t child = pg.base;
+    int lo = 0, hi = int(pg.nrec) - 1;
+    while (lo <= hi) {
+      const int mid = lo + (hi - lo) / 2;
+      uint64_t left = 0;
+      auto c = CompareBtreeKey(pg, mid, topic, key, &left);
+      if (!c.ok()) return Fail(c.status());
+      if (*c > 0) {
+        child = left;
+        hi = mid - 1;
+        bound_page = &pg;  // deeper pages give tighter bounds
+        bound_cell = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    no = child;
+  }
+  if (bound_page != nullptr) {
     Record sep;
-    LSM_RETURN_IF_ERROR(Fail(ReadBtreeCell(*bound.first, bound.second, &sep)));
+    LSM_RETURN_IF_ERROR(Fail(ReadBtreeCell(*bound_page, bound_cell, &sep)));
     *upper = std::move(sep);
   }
-  valid_ = false;
-  return page_.no;
+  return no;
 }
 
 Status SegmentCursor::SeekCell(uint64_t page, uint32_t cell) {

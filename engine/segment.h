@@ -101,7 +101,7 @@ class SegmentCursor : public RecordCursor {
   // Positions on record `cell` of leaf page `page` (a saved merge position); kCorrupt if the page is a
   // b-tree page or has no such record.
   Status SeekCell(uint64_t page, uint32_t cell);
-  // The leaf page a b-tree search for (topic, key) reaches, without reading its records: no record >= the
+  // The leaf page a b-tree search for (topic, key) reaches, without reading it: no record >= the
   // key lies on an earlier page of the run. *upper gets the smallest separator above the key on the path
   // (every smaller key reaches the same leaf), or nullopt when the leaf is the right-most. Leaves the
   // cursor invalid. REQUIRES: seg.root != 0.
@@ -142,9 +142,7 @@ class SegmentCursor : public RecordCursor {
   // B-tree record `cell` of `p`: out->pointer = child, out->key (indirect keys fetched from their leaf),
   // out->flags = kSeparator | topic.
   Status ReadBtreeCell(const Page& p, int cell, Record* out);
-  // Leaves the leaf in page_. `bound`, if given, gets the page and cell of the smallest separator above
-  // the key on the path (page null: none).
-  Status DescendBtree(uint8_t topic, ByteView key, std::pair<const Page*, int>* bound = nullptr);
+  Status DescendBtree(uint8_t topic, ByteView key);
   // The order of (topic, key) relative to a cell's key, compared in place when the key is on the page.
   Result<int> CompareLeafKey(const Page& p, int cell, uint8_t topic, ByteView key);
   Result<int> CompareBtreeKey(const Page& p, int cell, uint8_t topic, ByteView key, uint64_t* child);
@@ -166,6 +164,7 @@ class SegmentCursor : public RecordCursor {
   Page root_;                 // the b-tree root, kept across seeks
   uint64_t root_logical_ = 0;
   std::map<uint64_t, Page> inner_;  // inner b-tree pages below the root, by page number, kept too
+  int btree_height_ = 0;            // b-tree levels above the leaves, once BtreeLeaf has met a leaf
   int cell_ = 0;
   Record record_;
 };
