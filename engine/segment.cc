@@ -335,45 +335,58 @@ Status SegmentCursor::ReadBtreeCell(const Page& p, int cell, Record* out) {
 
 // Walks from the root to the leaf that holds the first key >= `key` or an earlier one (pages the b-tree
 // skipped follow it), leaving that leaf in page_.
+Status SegmentCursor::PathPage(int depth, uint64_t no, const Page** at) {
+  // The root and the inner b-tree pages below it (about one per hundred leaves) are read by every
+  // seek: the cursor keeps them (runs are never rewritten while readable) and reads them in place.
+  if (depth == 0) {
+    if (!root_.image || root_logical_ != no) {
+      LSM_RETURN_IF_ERROR(LoadPage(no, &root_));
+      root_logical_ = no;
+    }
+    *at = &root_;
+  } else if (auto inner = inner_.find(no); inner != inner_.end()) {
+    *at = &inner->second;
+  } else {
+    LSM_RETURN_IF_ERROR(LoadPage(no, &page_));
+    *at = page_.IsBtree() ? &inner_.emplace(no, page_).first->second : nullptr;
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> SegmentCursor::BtreeChild(const Page& pg, uint8_t topic, ByteView key, int* bound) {
+  uint64_t child = pg.base;  // right-most child: keys >= every key on this page
+  *bound = -1;
+  int lo = 0, hi = int(pg.nrec) - 1;
+  while (lo <= hi) {
+    const int mid = lo + (hi - lo) / 2;
+    uint64_t left = 0;
+    auto c = CompareBtreeKey(pg, mid, topic, key, &left);
+    if (!c.ok()) return c.status();
+    if (*c > 0) {  // the separator is above the key: go left of it
+      child = left;
+      *bound = mid;
+      hi = mid - 1;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return child;
+}
+
 Status SegmentCursor::DescendBtree(uint8_t topic, ByteView key) {
   uint64_t no = seg_.root;
   for (int depth = 0; depth < kMaxBtreeDepth; ++depth) {
-    // The root and the inner b-tree pages below it (about one per hundred leaves) are read by every
-    // seek: the cursor keeps them (runs are never rewritten while readable) and reads them in place.
     const Page* at = nullptr;
-    if (depth == 0) {
-      if (!root_.image || root_logical_ != no) {
-        LSM_RETURN_IF_ERROR(LoadPage(no, &root_));
-        root_logical_ = no;
-      }
-      at = &root_;
-    } else if (auto inner = inner_.find(no); inner != inner_.end()) {
-      at = &inner->second;
-    } else {
-      LSM_RETURN_IF_ERROR(LoadPage(no, &page_));
-      if (!page_.IsBtree()) return Status::Ok();
-      at = &inner_.emplace(no, page_).first->second;
-    }
-    const Page& pg = *at;
-    if (!pg.IsBtree()) {
-      page_ = pg;
+    LSM_RETURN_IF_ERROR(PathPage(depth, no, &at));
+    if (at == nullptr) return Status::Ok();  // a leaf, in page_
+    if (!at->IsBtree()) {
+      page_ = *at;
       return Status::Ok();
     }
-    uint64_t child = pg.base;  // right-most child: keys >= every key on this page
-    int lo = 0, hi = int(pg.nrec) - 1;
-    while (lo <= hi) {
-      const int mid = lo + (hi - lo) / 2;
-      uint64_t left = 0;
-      auto c = CompareBtreeKey(pg, mid, topic, key, &left);
-      if (!c.ok()) return c.status();
-      if (*c > 0) {  // the separator is above the key: go left of it
-        child = left;
-        hi = mid - 1;
-      } else {
-        lo = mid + 1;
-      }
-    }
-    no = child;
+    int bound = 0;
+    auto child = BtreeChild(*at, topic, key, &bound);
+    if (!child.ok()) return child.status();
+    no = *child;
   }
   return CorruptAt(seg_.root, 0, "b-tree deeper than " + std::to_string(kMaxBtreeDepth) + " levels");
 }
@@ -392,40 +405,19 @@ Result<uint64_t> SegmentCursor::BtreeLeaf(uint8_t topic, ByteView key, std::opti
     // met a leaf, later ones stop above it without reading it, which is the point of this call.
     if (btree_height_ != 0 && depth == btree_height_) break;
     const Page* at = nullptr;
-    if (depth == 0) {
-      if (!root_.image || root_logical_ != no) {
-        LSM_RETURN_IF_ERROR(Fail(LoadPage(no, &root_)));
-        root_logical_ = no;
-      }
-      at = &root_;
-    } else if (auto inner = inner_.find(no); inner != inner_.end()) {
-      at = &inner->second;
-    } else {
-      LSM_RETURN_IF_ERROR(Fail(LoadPage(no, &page_)));
-      if (page_.IsBtree()) at = &inner_.emplace(no, page_).first->second;
-    }
+    LSM_RETURN_IF_ERROR(Fail(PathPage(depth, no, &at)));
     if (at == nullptr || !at->IsBtree()) {
       btree_height_ = depth;
       break;
     }
-    const Page& pg = *at;
-    uint64_t child = pg.base;
-    int lo = 0, hi = int(pg.nrec) - 1;
-    while (lo <= hi) {
-      const int mid = lo + (hi - lo) / 2;
-      uint64_t left = 0;
-      auto c = CompareBtreeKey(pg, mid, topic, key, &left);
-      if (!c.ok()) return Fail(c.status());
-      if (*c > 0) {
-        child = left;
-        hi = mid - 1;
-        bound_page = &pg;  // deeper pages give tighter bounds
-        bound_cell = mid;
-      } else {
-        lo = mid + 1;
-      }
+    int bound = -1;
+    auto child = BtreeChild(*at, topic, key, &bound);
+    if (!child.ok()) return Fail(child.status());
+    if (bound >= 0) {  // deeper pages give tighter bounds
+      bound_page = at;
+      bound_cell = bound;
     }
-    no = child;
+    no = *child;
   }
   if (bound_page != nullptr) {
     Record sep;

@@ -143,6 +143,12 @@ class SegmentCursor : public RecordCursor {
   // out->flags = kSeparator | topic.
   Status ReadBtreeCell(const Page& p, int cell, Record* out);
   Status DescendBtree(uint8_t topic, ByteView key);
+  // The page at `depth` of a b-tree path: the kept root or inner page, or null when page `no` is a leaf
+  // (then loaded into page_).
+  Status PathPage(int depth, uint64_t no, const Page** at);
+  // The child of b-tree page `pg` to follow for (topic, key); *bound: the separator just above the key
+  // on this page, or -1 when the child is the right-most.
+  Result<uint64_t> BtreeChild(const Page& pg, uint8_t topic, ByteView key, int* bound);
   // The order of (topic, key) relative to a cell's key, compared in place when the key is on the page.
   Result<int> CompareLeafKey(const Page& p, int cell, uint8_t topic, ByteView key);
   Result<int> CompareBtreeKey(const Page& p, int cell, uint8_t topic, ByteView key, uint64_t* child);
