@@ -118,14 +118,19 @@ class Reader {
   }
 
  private:
+  // Folds the consumed bytes not yet summed into the running checksum, whole 8-byte words only; returns
+  // how many trailing bytes (< 8) still wait for their word.
+  size_t SumConsumed() {
+    const int64_t unsummed = int64_t(pos_) - cksummed_;
+    if (unsummed <= 0) return 0;
+    const size_t carry = size_t(unsummed % 8);
+    const size_t whole = size_t(unsummed) - carry;
+    if (whole > 0) LogChecksum(ByteView(buf_).subspan(size_t(cksummed_), whole), &s0_, &s1_);
+    return carry;
+  }
+
   Status Refill() {
-    int64_t unsummed = int64_t(pos_) - cksummed_;
-    size_t carry = 0;
-    if (unsummed > 0) {
-      carry = size_t(unsummed % 8);
-      size_t whole = size_t(unsummed) - carry;
-      if (whole > 0) LogChecksum(ByteView(buf_).subspan(size_t(cksummed_), whole), &s0_, &s1_);
-    }
+    const size_t carry = SumConsumed();
     std::copy(buf_.begin() + (pos_ - carry), buf_.begin() + pos_, buf_.begin());
     buf_.resize(carry + kLogReadSize);
     pos_ = carry;
@@ -138,13 +143,7 @@ class Reader {
   // Consumes the next k * kLogReadSize bytes of the file, at an empty buffer, leaving the checksum,
   // the carried tail and the offset exactly as k Refills consuming them would; reads 64 KB at a time.
   Status SkipBuffers(uint64_t k) {
-    int64_t unsummed = int64_t(pos_) - cksummed_;
-    size_t carry = 0;
-    if (unsummed > 0) {
-      carry = size_t(unsummed % 8);
-      size_t whole = size_t(unsummed) - carry;
-      if (whole > 0) LogChecksum(ByteView(buf_).subspan(size_t(cksummed_), whole), &s0_, &s1_);
-    }
+    const size_t carry = SumConsumed();
     Bytes chunk(buf_.begin() + (pos_ - carry), buf_.begin() + pos_);
     constexpr uint64_t kChunk = 128 * kLogReadSize;
     for (uint64_t left = k * kLogReadSize; left > 0;) {
