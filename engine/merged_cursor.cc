@@ -206,15 +206,7 @@ Status MergedCursor::Next() {
     LSM_RETURN_IF_ERROR(StepPast());
     return Settle();
   }
-  // Turning around: every source to the first record > k.
-  const uint8_t topic = recs_[size_t(current_)]->topic();
-  Bytes k(key().begin(), key().end());
-  current_ = -1;
-  for (auto& s : sources_) {
-    LSM_RETURN_IF_ERROR(s->SeekGe(topic, k));
-    if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, k) == 0) LSM_RETURN_IF_ERROR(s->Next());
-  }
-  return Restart(Direction::kForward);
+  return TurnAround(Direction::kForward);
 }
 
 Status MergedCursor::Prev() {
@@ -223,14 +215,22 @@ Status MergedCursor::Prev() {
     LSM_RETURN_IF_ERROR(StepPast());
     return Settle();
   }
+  return TurnAround(Direction::kBackward);
+}
+
+// Every source to the first record past the current key in direction `to` (> it forward, < it backward).
+Status MergedCursor::TurnAround(Direction to) {
+  const bool forward = to == Direction::kForward;
   const uint8_t topic = recs_[size_t(current_)]->topic();
   Bytes k(key().begin(), key().end());
   current_ = -1;
   for (auto& s : sources_) {
-    LSM_RETURN_IF_ERROR(s->SeekLe(topic, k));
-    if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, k) == 0) LSM_RETURN_IF_ERROR(s->Prev());
+    LSM_RETURN_IF_ERROR(forward ? s->SeekGe(topic, k) : s->SeekLe(topic, k));
+    if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, k) == 0) {
+      LSM_RETURN_IF_ERROR(forward ? s->Next() : s->Prev());
+    }
   }
-  return Restart(Direction::kBackward);
+  return Restart(to);
 }
 
 RecordMerger::RecordMerger(std::vector<std::unique_ptr<RecordCursor>>* newest_first, bool to_bottom)

@@ -42,6 +42,8 @@ class MergedCursor {
   enum class Direction { kForward, kBackward };
   // After every source was positioned: rebuilds the heap for `dir` and settles.
   Status Restart(Direction dir);
+  // Next or Prev against the current direction: every source re-sought past the current key.
+  Status TurnAround(Direction to);
   // Moves to the nearest visible key in the direction of travel, starting from the group in at_.
   Status Settle();
   // Steps every source at the current key (at_) one record further and takes the next group.
