@@ -17,12 +17,17 @@ std::string_view CodeName(Code code) {
   return "unknown";
 }
 
+const std::string& Status::message() const {
+  static const std::string* const kNone = new std::string();
+  return rep_ ? rep_->message : *kNone;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "ok";
-  std::string s(CodeName(code_));
-  if (!message_.empty()) {
+  std::string s(CodeName(code()));
+  if (!message().empty()) {
     s += ": ";
-    s += message_;
+    s += message();
   }
   return s;
 }

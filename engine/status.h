@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cassert>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,10 +25,19 @@ enum class Code {
 
 std::string_view CodeName(Code code);
 
+// One pointer wide and null when ok, so the success path every call returns costs a pointer test,
+// not a string's construction and destruction.
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(Code code, std::string message) : rep_(std::make_unique<Rep>(Rep{code, std::move(message)})) {}
+  Status(const Status& other) : rep_(other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr) {}
+  Status& operator=(const Status& other) {
+    if (this != &other) rep_ = other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr;
+    return *this;
+  }
+  Status(Status&&) noexcept = default;
+  Status& operator=(Status&&) noexcept = default;
 
   static Status Ok() { return Status(); }
   static Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
@@ -39,17 +49,20 @@ class [[nodiscard]] Status {
   static Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
   static Status Full(std::string m) { return {Code::kFull, std::move(m)}; }
 
-  bool ok() const { return code_ == Code::kOk; }
-  Code code() const { return code_; }
-  const std::string& message() const { return message_; }
+  bool ok() const { return rep_ == nullptr || rep_->code == Code::kOk; }
+  Code code() const { return rep_ ? rep_->code : Code::kOk; }
+  const std::string& message() const;
   // "corrupt: <message>", or "ok".
   std::string ToString() const;
 
-  bool operator==(const Status&) const = default;
+  bool operator==(const Status& other) const { return code() == other.code() && message() == other.message(); }
 
  private:
-  Code code_ = Code::kOk;
-  std::string message_;
+  struct Rep {
+    Code code;
+    std::string message;
+  };
+  std::unique_ptr<Rep> rep_;
 };
 
 // A value or the error explaining why there is none. E is Status unless a caller needs a richer,
