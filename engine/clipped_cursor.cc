@@ -19,16 +19,22 @@ const Record& ClippedCursor::record() const {
   }
 }
 
+RecordView ClippedCursor::view() const {
+  if (state_ == State::kReal) return inner_->view();
+  const Record& r = record();
+  return {r.flags, r.key, r.value};
+}
+
 int ClippedCursor::CompareToSplit(uint8_t topic, ByteView key) const {
   return CompareKeys(topic, key, split_topic_, split_key_);
 }
-int ClippedCursor::CompareToSplit(const Record& r) const { return CompareToSplit(r.topic(), r.key); }
-bool ClippedCursor::InnerBelow() const { return inner_->Valid() && CompareToSplit(inner_->record()) < 0; }
-bool ClippedCursor::InnerAtOrAbove() const { return inner_->Valid() && CompareToSplit(inner_->record()) >= 0; }
+int ClippedCursor::CompareToSplit(const RecordView& r) const { return CompareToSplit(r.topic(), r.key); }
+bool ClippedCursor::InnerBelow() const { return inner_->Valid() && CompareToSplit(inner_->view()) < 0; }
+bool ClippedCursor::InnerAtOrAbove() const { return inner_->Valid() && CompareToSplit(inner_->view()) >= 0; }
 
 Status ClippedCursor::SetReal() {
   state_ = State::kReal;
-  if (side_ == Side::kAtOrAbove && (inner_->record().flags & kEndDelete) && CompareToSplit(inner_->record()) == 0) {
+  if (side_ == Side::kAtOrAbove && (inner_->view().flags & kEndDelete) && CompareToSplit(inner_->view()) == 0) {
     adjusted_ = inner_->record();
     adjusted_.flags &= uint8_t(~kEndDelete);
     state_ = State::kAdjusted;
@@ -38,12 +44,12 @@ Status ClippedCursor::SetReal() {
 
 Status ClippedCursor::BelowLast() {
   LSM_RETURN_IF_ERROR(inner_->SeekLe(split_topic_, split_key_));
-  if (inner_->Valid() && CompareToSplit(inner_->record()) == 0) LSM_RETURN_IF_ERROR(inner_->Prev());
+  if (inner_->Valid() && CompareToSplit(inner_->view()) == 0) LSM_RETURN_IF_ERROR(inner_->Prev());
   if (!inner_->Valid()) {
     state_ = State::kInvalid;
     return Status::Ok();
   }
-  state_ = (inner_->record().flags & kStartDelete) ? State::kBoundary : State::kReal;
+  state_ = (inner_->view().flags & kStartDelete) ? State::kBoundary : State::kReal;
   return Status::Ok();
 }
 
@@ -53,7 +59,7 @@ Status ClippedCursor::AboveFirst() {
     state_ = State::kInvalid;
     return Status::Ok();
   }
-  if (CompareToSplit(inner_->record()) > 0 && (inner_->record().flags & kEndDelete)) {
+  if (CompareToSplit(inner_->view()) > 0 && (inner_->view().flags & kEndDelete)) {
     state_ = State::kBoundary;
     return Status::Ok();
   }
@@ -82,7 +88,7 @@ Status ClippedCursor::Next() {
       state_ = State::kInvalid;
       return Status::Ok();
     }
-    const bool opens_gap = (inner_->record().flags & kStartDelete) != 0;
+    const bool opens_gap = (inner_->view().flags & kStartDelete) != 0;
     LSM_RETURN_IF_ERROR(inner_->Next());
     if (InnerBelow()) return SetReal();
     state_ = opens_gap ? State::kBoundary : State::kInvalid;
@@ -101,7 +107,7 @@ Status ClippedCursor::Prev() {
     if (state_ == State::kBoundary) {
       // inner sits on the last record below the split (BelowLast), or just past it (Next).
       if (!InnerBelow()) LSM_RETURN_IF_ERROR(inner_->SeekLe(split_topic_, split_key_));
-      if (inner_->Valid() && CompareToSplit(inner_->record()) == 0) LSM_RETURN_IF_ERROR(inner_->Prev());
+      if (inner_->Valid() && CompareToSplit(inner_->view()) == 0) LSM_RETURN_IF_ERROR(inner_->Prev());
       state_ = inner_->Valid() ? State::kReal : State::kInvalid;
       return Status::Ok();
     }
@@ -113,8 +119,8 @@ Status ClippedCursor::Prev() {
     state_ = State::kInvalid;
     return Status::Ok();
   }
-  const bool at_split = CompareToSplit(inner_->record()) == 0;
-  const bool closes_gap = (inner_->record().flags & kEndDelete) != 0;
+  const bool at_split = CompareToSplit(inner_->view()) == 0;
+  const bool closes_gap = (inner_->view().flags & kEndDelete) != 0;
   LSM_RETURN_IF_ERROR(inner_->Prev());
   if (InnerAtOrAbove()) return SetReal();
   if (!at_split && closes_gap) {
@@ -167,7 +173,7 @@ Status ClippedCursor::SeekLe(uint8_t topic, ByteView key) {
   }
   // Nothing real in [split, key]: the boundary, if the first record above closes a gap that covers key.
   LSM_RETURN_IF_ERROR(AboveFirst());
-  if (state_ != State::kBoundary && !(state_ != State::kInvalid && CompareToSplit(inner_->record()) == 0)) {
+  if (state_ != State::kBoundary && !(state_ != State::kInvalid && CompareToSplit(inner_->view()) == 0)) {
     state_ = State::kInvalid;
   }
   return Status::Ok();

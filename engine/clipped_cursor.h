@@ -34,11 +34,12 @@ class ClippedCursor : public RecordCursor {
   Status SeekLe(uint8_t topic, ByteView key) override;
   bool Valid() const override { return state_ != State::kInvalid; }
   const Record& record() const override;
+  RecordView view() const override;
 
  private:
   enum class State { kInvalid, kReal, kAdjusted, kBoundary };
 
-  int CompareToSplit(const Record& r) const;
+  int CompareToSplit(const RecordView& r) const;
   int CompareToSplit(uint8_t topic, ByteView key) const;
   bool InnerBelow() const;  // inner valid and < split
   bool InnerAtOrAbove() const;

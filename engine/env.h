@@ -70,6 +70,19 @@ class File {
   // checkpoint, a zero log byte is end-of-log). On failure `out` holds unspecified bytes; kIoError.
   virtual Status Read(uint64_t offset, std::span<uint8_t> out) = 0;
 
+  // Fills the spans of `outs` in turn from `offset` on, exactly as consecutive Reads would (PosixEnv
+  // issues one vectored read, so the page cache can fetch a run of pages in one call). On failure every
+  // span holds unspecified bytes. The default is one Read per span, through this handle's own Read, so
+  // a wrapper that changes Read changes this too.
+  virtual Status ReadV(uint64_t offset, std::span<const std::span<uint8_t>> outs) {
+    for (std::span<uint8_t> out : outs) {
+      Status s = Read(offset, out);
+      if (!s.ok()) return s;
+      offset += out.size();
+    }
+    return Status::Ok();
+  }
+
   // Writes `data` at `offset`, extending the file (a gap reads as zeros) as needed. All or nothing
   // from the caller's view: a short write is retried, never reported as success. On failure a prefix
   // may have been written; kIoError (kMisuse on a read-only handle). Not durable until Sync.

@@ -6,7 +6,7 @@ namespace {
 
 // CompareKeys, with short keys compared eight bytes at a time in place of a memcmp call: the merge
 // compares keys at every step, and most keys are short.
-int Compare(const Record& a, const Record& b) {
+int Compare(const RecordView& a, const RecordView& b) {
   const size_t n = std::min(a.key.size(), b.key.size());
   if (a.topic() != b.topic() || n > 64) return CompareKeys(a.topic(), a.key, b.topic(), b.key);
   const uint8_t* p = a.key.data();
@@ -26,30 +26,31 @@ int Compare(const Record& a, const Record& b) {
 // record < k) covers k with a range delete.
 bool CoversFromPast(const RecordCursor& s, bool forward) {
   if (!s.Valid()) return false;
-  return forward ? (s.record().flags & kEndDelete) : (s.record().flags & kStartDelete);
+  return forward ? (s.view().flags & kEndDelete) : (s.view().flags & kStartDelete);
 }
 
 }  // namespace
 
 MergedCursor::MergedCursor(std::vector<std::unique_ptr<RecordCursor>> newest_first, uint8_t topic)
-    : sources_(std::move(newest_first)), topic_(topic), recs_(sources_.size(), nullptr), cover_(sources_.size(), 0) {
+    : sources_(std::move(newest_first)), topic_(topic), recs_(sources_.size()), valid_(sources_.size(), 0),
+      cover_(sources_.size(), 0) {
   heap_.reserve(sources_.size());
   at_.reserve(sources_.size());
 }
 
 void MergedCursor::Refresh(size_t i) {
   const RecordCursor& s = *sources_[i];
-  const Record* r = s.Valid() ? &s.record() : nullptr;
-  recs_[i] = r;
+  valid_[i] = s.Valid();
+  recs_[i] = valid_[i] ? s.view() : RecordView{};
   const uint8_t closes = dir_ == Direction::kForward ? kEndDelete : kStartDelete;
-  const uint8_t cover = r != nullptr && (r->flags & closes) ? 1 : 0;
+  const uint8_t cover = valid_[i] && (recs_[i].flags & closes) ? 1 : 0;
   cover_count_ += cover;
   cover_count_ -= cover_[i];
   cover_[i] = cover;
 }
 
 bool MergedCursor::HeapBefore(uint32_t a, uint32_t b) const {
-  const int c = Compare(*recs_[a], *recs_[b]);
+  const int c = Compare(recs_[a], recs_[b]);
   if (c != 0) return dir_ == Direction::kForward ? c < 0 : c > 0;
   return a < b;
 }
@@ -95,7 +96,7 @@ void MergedCursor::TakeGroup() {
   const uint32_t first = HeapPop();
   at_.push_back(first);
   // Ties leave the heap in source order, so at_ stays ascending.
-  while (!heap_.empty() && Compare(*recs_[heap_[0]], *recs_[first]) == 0) at_.push_back(HeapPop());
+  while (!heap_.empty() && Compare(recs_[heap_[0]], recs_[first]) == 0) at_.push_back(HeapPop());
 }
 
 Status MergedCursor::Restart(Direction dir) {
@@ -104,7 +105,7 @@ Status MergedCursor::Restart(Direction dir) {
   at_.clear();
   for (size_t i = 0; i < sources_.size(); ++i) {
     Refresh(i);
-    if (recs_[i] != nullptr) HeapPush(uint32_t(i));
+    if (valid_[i]) HeapPush(uint32_t(i));
   }
   TakeGroup();
   return Settle();
@@ -115,7 +116,7 @@ Status MergedCursor::Settle() {
   const bool forward = dir_ == Direction::kForward;
   for (;;) {
     if (at_.empty()) return Status::Ok();
-    const Record& k = *recs_[at_[0]];
+    const RecordView& k = recs_[at_[0]];
     if (k.topic() != topic_) {
       if (forward == (k.topic() > topic_)) return Status::Ok();  // beyond the topic: the end
       LSM_RETURN_IF_ERROR(StepPast());
@@ -125,15 +126,15 @@ Status MergedCursor::Settle() {
     // with a range delete.
     int decider = -1;
     for (uint32_t i : at_) {
-      if (recs_[i]->flags & kPointMask) {
+      if (recs_[i].flags & kPointMask) {
         decider = int(i);
         break;
       }
     }
-    bool hidden = decider < 0 || (recs_[size_t(decider)]->flags & kInsert) == 0;
+    bool hidden = decider < 0 || (recs_[size_t(decider)].flags & kInsert) == 0;
     if (!hidden && cover_count_ > 0) {
       for (size_t j = 0; j < size_t(decider); ++j) {
-        if (cover_[j] && Compare(*recs_[j], k) != 0) {
+        if (cover_[j] && Compare(recs_[j], k) != 0) {
           hidden = true;
           break;
         }
@@ -157,20 +158,20 @@ Status MergedCursor::StepPast() {
       return st;
     }
   }
-  if (at_.size() == 1 && recs_[at_[0]] != nullptr) {
+  if (at_.size() == 1 && valid_[at_[0]]) {
     const uint32_t s = at_[0];
     if (heap_.empty()) return Status::Ok();
-    const int c = Compare(*recs_[s], *recs_[heap_[0]]);
+    const int c = Compare(recs_[s], recs_[heap_[0]]);
     // The common case: the one source at the key still holds the extreme key, alone.
     if (dir_ == Direction::kForward ? c < 0 : c > 0) return Status::Ok();
     uint32_t first = s;
     if (c != 0 || heap_[0] < s) first = HeapReplaceTop(s);  // the top leads: swap it for s in one sift
     at_[0] = first;
-    while (!heap_.empty() && Compare(*recs_[heap_[0]], *recs_[first]) == 0) at_.push_back(HeapPop());
+    while (!heap_.empty() && Compare(recs_[heap_[0]], recs_[first]) == 0) at_.push_back(HeapPop());
     return Status::Ok();
   }
   for (uint32_t s : at_) {
-    if (recs_[s] != nullptr) HeapPush(s);
+    if (valid_[s]) HeapPush(s);
   }
   TakeGroup();
   return Status::Ok();
@@ -221,12 +222,12 @@ Status MergedCursor::Prev() {
 // Every source to the first record past the current key in direction `to` (> it forward, < it backward).
 Status MergedCursor::TurnAround(Direction to) {
   const bool forward = to == Direction::kForward;
-  const uint8_t topic = recs_[size_t(current_)]->topic();
+  const uint8_t topic = recs_[size_t(current_)].topic();
   Bytes k(key().begin(), key().end());
   current_ = -1;
   for (auto& s : sources_) {
     LSM_RETURN_IF_ERROR(forward ? s->SeekGe(topic, k) : s->SeekLe(topic, k));
-    if (s->Valid() && CompareKeys(s->record().topic(), s->record().key, topic, k) == 0) {
+    if (s->Valid() && CompareKeys(s->view().topic(), s->view().key, topic, k) == 0) {
       LSM_RETURN_IF_ERROR(forward ? s->Next() : s->Prev());
     }
   }
@@ -244,12 +245,13 @@ const Record* RecordMerger::Peek() const {
 int RecordMerger::PeekSource() const {
   if (min_ != kUnknown) return min_;
   min_ = -1;
-  const Record* best = nullptr;
+  RecordView best;
   for (size_t i = 0; i < sources_->size(); ++i) {
     const RecordCursor& s = *(*sources_)[i];
     if (!s.Valid()) continue;
-    if (best == nullptr || Compare(s.record(), *best) < 0) {
-      best = &s.record();
+    const RecordView v = s.view();
+    if (min_ < 0 || Compare(v, best) < 0) {
+      best = v;
       min_ = int(i);
     }
   }
@@ -258,10 +260,11 @@ int RecordMerger::PeekSource() const {
 
 Status RecordMerger::Step(Record* out, bool* emitted) {
   *emitted = false;
-  const Record* min = Peek();
-  if (min == nullptr) return Status::Ok();
-  out->flags = min->topic();
-  out->key = min->key;
+  if (PeekSource() < 0) return Status::Ok();
+  const RecordView min = (*sources_)[size_t(min_)]->view();
+  out->flags = min.topic();
+  out->key.assign(min.key.begin(), min.key.end());
+  const RecordView key{out->flags, out->key, {}};
   out->value.clear();
   out->pointer = 0;
   bool decided = false;  // the point part is settled (by a newer record or a newer range)
@@ -269,14 +272,14 @@ Status RecordMerger::Step(Record* out, bool* emitted) {
   at_.assign(sources_->size(), 0);
   for (size_t i = 0; i < sources_->size(); ++i) {
     const RecordCursor& s = *(*sources_)[i];
-    at_[i] = int(i) == min_ || (s.Valid() && Compare(s.record(), *out) == 0);
+    at_[i] = int(i) == min_ || (s.Valid() && Compare(s.view(), key) == 0);
     if (at_[i]) {
-      const Record& r = s.record();
+      const RecordView r = s.view();
       before_covered |= (r.flags & kEndDelete) != 0;
       after_covered |= (r.flags & kStartDelete) != 0;
       if (!decided && (r.flags & kPointMask)) {
         out->flags |= r.flags & kPointMask;
-        if (r.flags & kInsert) out->value = r.value;
+        if (r.flags & kInsert) out->value.assign(r.value.begin(), r.value.end());
         decided = true;
       }
     } else if (CoversFromPast(s, true)) {

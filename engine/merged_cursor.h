@@ -35,8 +35,8 @@ class MergedCursor {
   Status SeekLe(ByteView key);
   bool Valid() const { return current_ >= 0; }
   void Invalidate() { current_ = -1; }
-  ByteView key() const { return recs_[size_t(current_)]->key; }
-  ByteView value() const { return recs_[size_t(current_)]->value; }
+  ByteView key() const { return recs_[size_t(current_)].key; }
+  ByteView value() const { return recs_[size_t(current_)].value; }
 
  private:
   enum class Direction { kForward, kBackward };
@@ -61,7 +61,8 @@ class MergedCursor {
   uint8_t topic_;
   Direction dir_ = Direction::kForward;
   int current_ = -1;                  // index of the source whose record is the visible value, or -1
-  std::vector<const Record*> recs_;   // per source: its record, or null when it is invalid
+  std::vector<RecordView> recs_;     // per source: its record, in place (empty when invalid)
+  std::vector<uint8_t> valid_;       // per source: it is valid
   std::vector<uint8_t> cover_;        // per source: its record closes a gap behind it (dir_ order)
   size_t cover_count_ = 0;
   std::vector<uint32_t> heap_;        // valid sources not at the current key

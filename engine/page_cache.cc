@@ -67,9 +67,9 @@ void CachedFile::Remove(uint32_t slot) {
   free_.push_back(slot);
 }
 
-uint32_t CachedFile::TakeSlot() {
+uint32_t CachedFile::TakeSlot(uint32_t pending) {
   std::shared_ptr<Bytes> buf;
-  if (count_ >= max_chunks_) {
+  if (count_ + pending >= max_chunks_ && oldest_ != kNone) {
     const uint32_t victim = oldest_;
     if (slots_[victim].bytes.use_count() == 1) buf = std::move(slots_[victim].bytes);
     Remove(victim);
@@ -86,8 +86,36 @@ uint32_t CachedFile::TakeSlot() {
   return slot;
 }
 
-Result<std::shared_ptr<const Bytes>> CachedFile::ReadChunk(uint64_t index) {
-  const uint32_t found = table_[Probe(index)];
+void CachedFile::FreeSlot(uint32_t slot) {
+  slots_[slot].bytes.reset();
+  free_.push_back(slot);
+}
+
+Status CachedFile::Fetch(uint64_t index, uint32_t n) {
+  constexpr uint32_t kMaxFetch = 64;
+  n = std::min(n, kMaxFetch);
+  uint32_t taken[kMaxFetch];
+  std::span<uint8_t> spans[kMaxFetch];
+  for (uint32_t i = 0; i < n; ++i) {
+    taken[i] = TakeSlot(i);
+    spans[i] = *slots_[taken[i]].bytes;
+  }
+  Status s = target()->ReadV(index * chunk_size_, std::span(spans, n));
+  // Inserted last to first, so the chunk asked for is the newest and the furthest ahead goes out first.
+  for (uint32_t i = n; i-- > 0;) {
+    if (!s.ok()) {
+      FreeSlot(taken[i]);
+      continue;
+    }
+    slots_[taken[i]].index = index + i;
+    IndexInsert(taken[i]);
+    PushFront(taken[i]);
+  }
+  return s;
+}
+
+Result<std::shared_ptr<const Bytes>> CachedFile::ReadChunk(uint64_t index, uint32_t ahead) {
+  uint32_t found = table_[Probe(index)];
   if (found != 0) {
     const uint32_t slot = found - 1;
     if (slot != newest_) {
@@ -96,17 +124,14 @@ Result<std::shared_ptr<const Bytes>> CachedFile::ReadChunk(uint64_t index) {
     }
     return std::shared_ptr<const Bytes>(slots_[slot].bytes);
   }
-  const uint32_t slot = TakeSlot();
-  Status s = target()->Read(index * chunk_size_, *slots_[slot].bytes);
-  if (!s.ok()) {
-    slots_[slot].bytes.reset();
-    free_.push_back(slot);
-    return s;
-  }
-  slots_[slot].index = index;
-  IndexInsert(slot);
-  PushFront(slot);
-  return std::shared_ptr<const Bytes>(slots_[slot].bytes);
+  // Never more than a quarter of the cache ahead, so a read-ahead cannot flush what a walk still needs.
+  ahead = uint32_t(std::min<uint64_t>(ahead, max_chunks_ / 4));
+  uint32_t n = 1;
+  while (n <= ahead && !Cached(index + n)) ++n;
+  Status s = Fetch(index, n);
+  if (!s.ok() && n > 1) s = Fetch(index, 1);
+  LSM_RETURN_IF_ERROR(s);
+  return std::shared_ptr<const Bytes>(slots_[table_[Probe(index)] - 1].bytes);
 }
 
 Status CachedFile::Read(uint64_t offset, std::span<uint8_t> out) {

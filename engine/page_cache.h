@@ -27,7 +27,10 @@ class CachedFile : public FileWrapper {
   Status Truncate(uint64_t size) override;
   Result<uint64_t> Size() override;
   // Chunk `index` (bytes [index * chunk_size, (index + 1) * chunk_size)), shared with the cache: no copy.
-  Result<std::shared_ptr<const Bytes>> ReadChunk(uint64_t index);
+  // On a miss, up to `ahead` following chunks that are not cached either come in with it, in one ReadV:
+  // a cursor walking a run sequentially says how far the run goes on. A read-ahead that fails is
+  // dropped and the chunk is read alone, so only the chunk asked for can fail the call.
+  Result<std::shared_ptr<const Bytes>> ReadChunk(uint64_t index, uint32_t ahead = 0);
   uint32_t chunk_size() const { return chunk_size_; }
 
  private:
@@ -40,10 +43,15 @@ class CachedFile : public FileWrapper {
   };
 
   void Drop(uint64_t first_chunk, uint64_t last_chunk);
+  bool Cached(uint64_t index) const { return table_[Probe(index)] != 0; }
+  // Reads chunks [index, index + n) into new slots with one ReadV and caches them (the first newest).
+  Status Fetch(uint64_t index, uint32_t n);
+  void FreeSlot(uint32_t slot);  // a slot TakeSlot gave out that never held a chunk
   void Insert(uint64_t index, std::span<const uint8_t> bytes);  // REQUIRES: index not cached
-  // A slot for a new chunk with a chunk-sized buffer, evicting the oldest chunk if full (its buffer is
-  // reused unless a cursor still holds it).
-  uint32_t TakeSlot();
+  // A slot for a new chunk with a chunk-sized buffer, evicting the oldest chunk if the cache would be
+  // full with `pending` slots already taken and not yet inserted (its buffer is reused unless a cursor
+  // still holds it).
+  uint32_t TakeSlot(uint32_t pending = 0);
   void Remove(uint32_t slot);  // from the list and the index; the slot becomes free
   void PushFront(uint32_t slot);
   void Unlink(uint32_t slot);

@@ -5,6 +5,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,6 +123,29 @@ class PosixFile final : public File {
         break;
       }
       done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  Status ReadV(uint64_t offset, std::span<const std::span<uint8_t>> outs) override {
+    constexpr size_t kMaxSpans = 64;
+    if (outs.size() > kMaxSpans) return File::ReadV(offset, outs);
+    iovec iov[kMaxSpans];
+    uint64_t total = 0;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      iov[i] = {outs[i].data(), outs[i].size()};
+      total += outs[i].size();
+    }
+    if (!RangeFits(offset, total)) return RangeError("preadv", path_, offset, total);
+    ssize_t got = ::preadv(fd_, iov, int(outs.size()), static_cast<off_t>(offset));
+    if (got < 0 && errno != EINTR) return ErrnoStatusAt("preadv", path_, offset, errno);
+    // Whatever one call left (a short read, end of file, EINTR) is finished through Read, which knows
+    // each case.
+    uint64_t done = got < 0 ? 0 : uint64_t(got);
+    for (std::span<uint8_t> out : outs) {
+      if (done < out.size()) LSM_RETURN_IF_ERROR(Read(offset + done, out.subspan(done)));
+      done -= std::min<uint64_t>(done, out.size());
+      offset += out.size();
     }
     return Status::Ok();
   }

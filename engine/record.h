@@ -35,6 +35,15 @@ struct Record {
   uint8_t topic() const { return flags & kSystemKey; }
 };
 
+// A record where its cursor holds it (a page image, a tree node): valid until that cursor moves. The
+// merging cursor reads records this way, so a scan copies no key or value.
+struct RecordView {
+  uint8_t flags = 0;
+  ByteView key;
+  ByteView value;
+  uint8_t topic() const { return flags & kSystemKey; }
+};
+
 // Orders by topic, then bytes (memcmp order, a proper prefix first). Inline: every search and merge
 // step compares keys.
 inline int CompareKeys(uint8_t topic_a, ByteView a, uint8_t topic_b, ByteView b) {
@@ -58,6 +67,11 @@ class RecordCursor {
   virtual Status SeekLe(uint8_t topic, ByteView key) = 0;
   virtual bool Valid() const = 0;
   virtual const Record& record() const = 0;
+  // The current record in place (REQUIRES: Valid()); by default a view of record().
+  virtual RecordView view() const {
+    const Record& r = record();
+    return {r.flags, r.key, r.value};
+  }
 };
 
 }  // namespace lsm

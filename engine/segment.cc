@@ -74,7 +74,13 @@ Status SegmentCursor::Anchor() {
   return Status::Ok();
 }
 
-Status SegmentCursor::LoadPage(uint64_t no, Page* out) {
+uint32_t SegmentCursor::RunPagesAfter(uint64_t no) const {
+  uint64_t last = g_.LastPageOfBlock(g_.BlockOf(no));
+  if (seg_.last >= no && seg_.last < last) last = seg_.last;
+  return uint32_t(std::min<uint64_t>(last - no, 64));
+}
+
+Status SegmentCursor::LoadPage(uint64_t no, Page* out, uint32_t ahead) {
   const uint64_t max_page = (uint64_t{1} << 48) / g_.pgsz;  // far beyond any file; keeps offsets exact
   if (no < g_.FirstDataPage() || no > max_page) return CorruptAt(no, 0, "page number out of range");
   uint64_t real = no;
@@ -96,7 +102,9 @@ Status SegmentCursor::LoadPage(uint64_t no, Page* out) {
     if (end > file_size_) return CorruptAt(real, 0, "page lies beyond the end of the file");
   }
   if (cache_ != nullptr) {
-    auto image = cache_->ReadChunk(real - 1);
+    // Never ahead past the end of the file: those pages would read as zeros and be cached as such.
+    ahead = uint32_t(std::min<uint64_t>(ahead, (file_size_ - end) / g_.pgsz));
+    auto image = cache_->ReadChunk(real - 1, ahead);
     if (!image.ok()) return image.status();
     out->image = std::move(image).value();
   } else {
@@ -148,7 +156,7 @@ Status SegmentCursor::StepToRecordPage(int dir, bool* end) {
     if (uint64_t(displacement_ < 0 ? -displacement_ : displacement_) >= max_walk_) {
       return Fail(CorruptAt(page_.no, 0, "run continues past its size of " + std::to_string(seg_.size) + " pages"));
     }
-    LSM_RETURN_IF_ERROR(Fail(LoadPage(*nb, &page_)));
+    LSM_RETURN_IF_ERROR(Fail(LoadPage(*nb, &page_, dir > 0 ? RunPagesAfter(*nb) : 0)));
     valid_ = false;
     if (!page_.IsBtree() && page_.nrec > 0) return Status::Ok();
   }
@@ -169,7 +177,7 @@ Status SegmentCursor::ReadBody(const Page& p, uint32_t off, uint64_t len, Bytes*
     if (!nb.ok()) return nb.status();
     if (*nb == 0) return CorruptAt(p.no, off, "record body runs past the end of the run");
     if (steps >= max_walk_) return CorruptAt(p.no, off, "record body longer than the run");
-    LSM_RETURN_IF_ERROR(LoadPage(*nb, &sp));
+    LSM_RETURN_IF_ERROR(LoadPage(*nb, &sp, RunPagesAfter(*nb)));
     cur = &sp;
     if (sp.IsBtree()) continue;
     const uint64_t n = std::min<uint64_t>(len - out->size(), sp.DataEnd());
@@ -178,7 +186,8 @@ Status SegmentCursor::ReadBody(const Page& p, uint32_t off, uint64_t len, Bytes*
   }
 }
 
-Status SegmentCursor::ReadCell(const Page& p, int cell, bool with_value, Record* out) {
+Status SegmentCursor::ViewCell(const Page& p, int cell, bool with_value, RecordView* out, uint64_t* pointer,
+                               Bytes* spill) {
   const uint8_t* d = p.d();
   const uint32_t end = p.DataEnd();
   const uint32_t off = LoadBe16(d + CellPointerAt(p.n, cell));
@@ -196,27 +205,42 @@ Status SegmentCursor::ReadCell(const Page& p, int cell, bool with_value, Record*
   if (nkey > limit || nval > limit || nkey + nval > limit) {
     return CorruptAt(p.no, off, "record body of " + std::to_string(nkey + nval) + " bytes exceeds the run");
   }
-  out->pointer = p.base + delta;  // deltas are two's complement: wrapping is the format
-  const uint64_t need = with_value ? nkey + nval : nkey;
-  if (pos + need <= end) {  // the common case: no spill, copy straight from the page
-    out->key.assign(d + pos, d + pos + nkey);
-    if (with_value) {
-      out->value.assign(d + pos + nkey, d + pos + need);
-    } else {
-      out->value.clear();
-    }
-    return Status::Ok();
+  *pointer = p.base + delta;  // deltas are two's complement: wrapping is the format
+  if (!with_value) nval = 0;
+  const uint8_t* body = d + pos;
+  if (pos + nkey + nval > end) {  // the body spills into the following pages
+    LSM_RETURN_IF_ERROR(ReadBody(p, pos, nkey + nval, spill));
+    body = spill->data();
   }
-  Bytes body;
-  LSM_RETURN_IF_ERROR(ReadBody(p, pos, with_value ? nkey + nval : nkey, &body));
-  out->key.assign(body.begin(), body.begin() + nkey);
-  body.erase(body.begin(), body.begin() + nkey);  // what is left is the value, moved without a copy
-  out->value = std::move(body);
+  out->key = ByteView(body, size_t(nkey));
+  out->value = ByteView(body + nkey, size_t(nval));
   return Status::Ok();
 }
 
+Status SegmentCursor::ReadCell(const Page& p, int cell, bool with_value, Record* out) {
+  RecordView v;
+  Bytes spill;
+  LSM_RETURN_IF_ERROR(ViewCell(p, cell, with_value, &v, &out->pointer, &spill));
+  out->flags = v.flags;
+  out->key.assign(v.key.begin(), v.key.end());
+  out->value.assign(v.value.begin(), v.value.end());
+  return Status::Ok();
+}
+
+const Record& SegmentCursor::record() const {
+  if (!copied_) {
+    record_.flags = view_.flags;
+    record_.key.assign(view_.key.begin(), view_.key.end());
+    record_.value.assign(view_.value.begin(), view_.value.end());
+    record_.pointer = pointer_;
+    copied_ = true;
+  }
+  return record_;
+}
+
 Status SegmentCursor::LoadRecord() {
-  LSM_RETURN_IF_ERROR(Fail(ReadCell(page_, cell_, true, &record_)));
+  copied_ = false;
+  LSM_RETURN_IF_ERROR(Fail(ViewCell(page_, cell_, true, &view_, &pointer_, &spill_)));
   valid_ = true;
   return Status::Ok();
 }
@@ -495,7 +519,7 @@ Status SegmentCursor::SeekGe(uint8_t topic, ByteView key) {
 Status SegmentCursor::SeekLe(uint8_t topic, ByteView key) {
   LSM_RETURN_IF_ERROR(SeekGe(topic, key));
   if (!valid_) return Last();
-  if (CompareKeys(record_.flags & kSystemKey, record_.key, topic, key) == 0) return Status::Ok();
+  if (CompareKeys(view_.topic(), view_.key, topic, key) == 0) return Status::Ok();
   return Prev();
 }
 

@@ -108,7 +108,9 @@ class SegmentCursor : public RecordCursor {
   Result<uint64_t> BtreeLeaf(uint8_t topic, ByteView key, std::optional<Record>* upper);
 
   bool Valid() const override { return valid_; }
-  const Record& record() const override { return record_; }  // REQUIRES: Valid()
+  // REQUIRES: Valid(). record() copies the key and value out on first use after a move; view() does not.
+  const Record& record() const override;
+  RecordView view() const override { return view_; }
   uint64_t page() const { return page_.no; }                  // page the current record starts on
   int cell() const { return cell_; }
 
@@ -130,13 +132,20 @@ class SegmentCursor : public RecordCursor {
   };
 
   Status Fail(Status s);
-  Status LoadPage(uint64_t no, Page* out);
+  // `ahead`: pages of the run that follow `no` in its block, to read with it on a cache miss.
+  Status LoadPage(uint64_t no, Page* out, uint32_t ahead = 0);
+  // How many pages of the run follow logical page `no` in its block (the rest of the block, or up to
+  // seg.last): what a forward walk reads next, so a cache miss may bring them in with `no`.
+  uint32_t RunPagesAfter(uint64_t no) const;
   // The physical page after/before `p` in the run, or 0 at the run's end.
   Result<uint64_t> Neighbour(const Page& p, int dir);
   // Moves page_ in `dir` to the next page holding records (skipping b-tree pages); *end (and the cursor
   // invalid) when the run ends first.
   Status StepToRecordPage(int dir, bool* end);
   Status ReadCell(const Page& p, int cell, bool with_value, Record* out);
+  // Record `cell` of `p` in place: key and value point into the page image, or into *spill when the
+  // body continues on later pages. *pointer gets the record's next-older-run pointer.
+  Status ViewCell(const Page& p, int cell, bool with_value, RecordView* out, uint64_t* pointer, Bytes* spill);
   // `len` bytes starting at data offset `off` of `p`, continuing into the following leaf pages.
   Status ReadBody(const Page& p, uint32_t off, uint64_t len, Bytes* out);
   // B-tree record `cell` of `p`: out->pointer = child, out->key (indirect keys fetched from their leaf),
@@ -172,7 +181,11 @@ class SegmentCursor : public RecordCursor {
   std::map<uint64_t, Page> inner_;  // inner b-tree pages below the root, by page number, kept too
   int btree_height_ = 0;            // b-tree levels above the leaves, once BtreeLeaf has met a leaf
   int cell_ = 0;
-  Record record_;
+  RecordView view_;       // the current record, into page_'s image or spill_
+  uint64_t pointer_ = 0;  // its next-older-run pointer
+  Bytes spill_;           // the current record's body when it spills over pages
+  mutable Record record_;        // view_ copied out, once record() asks after a move
+  mutable bool copied_ = false;
 };
 
 // The key at (page, cell) of any run, as the checkpoint's merge split key names it: a leaf record, or
