@@ -32,6 +32,7 @@ class CachedFile : public FileWrapper {
   // dropped and the chunk is read alone, so only the chunk asked for can fail the call.
   Result<std::shared_ptr<const Bytes>> ReadChunk(uint64_t index, uint32_t ahead = 0);
   uint32_t chunk_size() const { return chunk_size_; }
+  size_t cached_chunks() const { return count_; }
 
  private:
   static constexpr uint32_t kNone = ~uint32_t{0};

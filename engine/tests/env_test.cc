@@ -267,6 +267,25 @@ TYPED_TEST(EnvContractTest, ReadOverlappingEndOfFileGetsDataThenZeros) {
   EXPECT_TRUE(AllZero(got.data() + 5, 15));
 }
 
+TYPED_TEST(EnvContractTest, ReadVFillsItsSpansAsConsecutiveReadsWouldUpToAndPastTheEnd) {
+  auto f = this->Open(this->Path("a.db"));
+  ASSERT_TRUE(f);
+  std::vector<uint8_t> data = Pattern(10000, 3);
+  ASSERT_TRUE(f->Write(0, data).ok());
+  // Spans of uneven sizes from offset 100: the last ones cross the end of the file and lie past it.
+  std::vector<std::vector<uint8_t>> bufs = {std::vector<uint8_t>(4096, 0xEE), std::vector<uint8_t>(1, 0xEE),
+                                            std::vector<uint8_t>(5000, 0xEE), std::vector<uint8_t>(3000, 0xEE),
+                                            std::vector<uint8_t>(512, 0xEE)};
+  std::vector<std::span<uint8_t>> spans(bufs.begin(), bufs.end());
+  ASSERT_TRUE(f->ReadV(100, spans).ok());
+  uint64_t at = 100;
+  for (const auto& b : bufs) {
+    EXPECT_EQ(b, ReadBytes(*f, at, b.size())) << "span at " << at;
+    at += b.size();
+  }
+  EXPECT_TRUE(AllZero(bufs[4].data(), bufs[4].size()));
+}
+
 TYPED_TEST(EnvContractTest, WriteExtendsAndGapReadsAsZeros) {
   auto f = this->Open(this->Path("a.db"));
   ASSERT_TRUE(f);

@@ -12,15 +12,24 @@
 namespace lsm {
 namespace {
 
-// Counts the reads that reach the file.
+// Counts the reads that reach the file, and the vectored reads; fails reads that touch [fail_from, fail_to).
 class CountingFile : public FileWrapper {
  public:
   using FileWrapper::FileWrapper;
   Status Read(uint64_t offset, std::span<uint8_t> out) override {
     ++reads;
+    if (offset < fail_to && offset + out.size() > fail_from) return Status::IoError("injected");
     return FileWrapper::Read(offset, out);
   }
+  Status ReadV(uint64_t offset, std::span<const std::span<uint8_t>> outs) override {
+    ++vectored;
+    chunks_last_readv = outs.size();
+    return File::ReadV(offset, outs);  // one Read per span
+  }
   int reads = 0;
+  int vectored = 0;
+  size_t chunks_last_readv = 0;
+  uint64_t fail_from = 0, fail_to = 0;
 };
 
 TEST(PageCacheTest, ReadsSeeTheFileThroughEveryChange) {
@@ -63,6 +72,60 @@ TEST(PageCacheTest, ReadsSeeTheFileThroughEveryChange) {
   EXPECT_EQ(file->reads, before + 1);
   ASSERT_TRUE(cache.Read((kChunks - 1) * kChunk, page).ok());
   EXPECT_EQ(file->reads, before + 2);
+}
+
+TEST(PageCacheTest, AMissReadsAheadTheChunksAskedForThatAreNotCachedInOneVectoredRead) {
+  constexpr uint32_t kChunk = 256;
+  constexpr size_t kChunks = 40;
+  MemEnv env;
+  auto opened = env.Open("f", OpenMode::kReadWriteCreate);
+  ASSERT_TRUE(opened.ok());
+  Bytes contents(64 * kChunk);
+  for (size_t i = 0; i < contents.size(); ++i) contents[i] = uint8_t(i * 7 + i / kChunk);
+  ASSERT_TRUE((*opened)->Write(0, contents).ok());
+  auto counting = std::make_unique<CountingFile>(std::move(*opened));
+  CountingFile* file = counting.get();
+  CachedFile cache(std::move(counting), kChunk, kChunks * kChunk);
+  auto expect_chunk = [&](uint64_t index) {
+    auto got = cache.ReadChunk(index);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_TRUE(std::equal((*got)->begin(), (*got)->end(), contents.begin() + index * kChunk)) << "chunk " << index;
+  };
+
+  // Chunk 0 and the 7 after it come in one ReadV; reading them then reaches the file no more.
+  ASSERT_TRUE(cache.ReadChunk(0, 7).ok());
+  EXPECT_EQ(file->vectored, 1);
+  EXPECT_EQ(file->chunks_last_readv, 8u);
+  const int reads = file->reads;
+  for (uint64_t c = 0; c < 8; ++c) expect_chunk(c);
+  EXPECT_EQ(file->reads, reads);
+  EXPECT_EQ(cache.cached_chunks(), 8u);
+
+  // The read-ahead stops at the first chunk already cached.
+  expect_chunk(12);
+  ASSERT_TRUE(cache.ReadChunk(10, 7).ok());
+  EXPECT_EQ(file->chunks_last_readv, 2u);  // 10 and 11
+
+  // Never more than a quarter of the capacity ahead, and never more chunks than the capacity.
+  ASSERT_TRUE(cache.ReadChunk(20, 30).ok());
+  EXPECT_EQ(file->chunks_last_readv, 1u + kChunks / 4);
+  for (uint64_t c = 0; c < 64; c += 5) ASSERT_TRUE(cache.ReadChunk(c, 63 - c).ok());
+  EXPECT_LE(cache.cached_chunks(), kChunks);
+  for (uint64_t c = 0; c < 64; ++c) expect_chunk(c);
+
+  // A read-ahead that fails costs nothing but itself: the chunk asked for is read alone.
+  auto second = env.Open("f", OpenMode::kReadOnly);
+  ASSERT_TRUE(second.ok());
+  auto failing = std::make_unique<CountingFile>(std::move(*second));
+  failing->fail_from = 33 * kChunk;
+  failing->fail_to = 34 * kChunk;
+  CachedFile cold(std::move(failing), kChunk, kChunks * kChunk);
+  auto got = cold.ReadChunk(30, 5);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(std::equal((*got)->begin(), (*got)->end(), contents.begin() + 30 * kChunk));
+  EXPECT_EQ(cold.cached_chunks(), 1u);
+  EXPECT_EQ(cold.ReadChunk(33).status().code(), Code::kIoError);
+  EXPECT_EQ(cold.cached_chunks(), 1u);
 }
 
 }  // namespace
