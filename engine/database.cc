@@ -246,7 +246,8 @@ Status Database::Recover() {
   }
   geom_ = Geometry{snap_.pgsz, snap_.blksz};
   if (options_.cache_kb > 0) {
-    db_file_ = std::make_unique<CachedFile>(std::move(db_file_), geom_.pgsz, size_t{options_.cache_kb} * 1024);
+    db_file_ = std::make_unique<CachedFile>(std::move(db_file_), geom_.pgsz, size_t{options_.cache_kb} * 1024,
+                                            options_.mmap);
   }
   user_version_ = snap_.user_version;
   LSM_RETURN_IF_ERROR(ValidateSnapshot());

@@ -39,6 +39,11 @@ struct Options {
   uint32_t max_freelist = kMaxFreelistEntries;  // free-list entries kept in the checkpoint (2..24)
   bool use_log = true;
   uint32_t cache_kb = 64 * 1024;    // page cache over the database file
+  // Read the database file through a read-only map where the Env can (PosixEnv), as the reference
+  // does by default on 64-bit (LSM_CONFIG_MMAP); writes still go through Write. While mapped, a file
+  // truncated by someone else under an open database can kill the process (SIGBUS), as in the
+  // reference: turn it off to read only with Read.
+  bool mmap = true;
 
   // kInvalidArgument naming the first bad option.
   Status Validate() const;

@@ -83,6 +83,16 @@ class File {
     return Status::Ok();
   }
 
+  // A read-only map of the file's bytes [0, length) that shows every Write at once, whichever handle
+  // issued it (the reference engine maps its database file too, LSM_CONFIG_MMAP). The bytes stay
+  // mapped while the returned owner lives, even after this handle closes. Only bytes below the file's
+  // current size may be read through it (PosixEnv: a read past the end raises SIGBUS), so the caller
+  // tracks the size and reads nothing a Truncate removed. Null when the Env does not map (MemEnv;
+  // SimEnv, where every read is to be seen and may be faulted) or the map fails: the caller then uses
+  // Read. The default is null and FileWrapper does not forward it, so no wrapper that changes Read is
+  // bypassed.
+  virtual std::shared_ptr<const uint8_t> MapForReading(uint64_t length) { return nullptr; }
+
   // Writes `data` at `offset`, extending the file (a gap reads as zeros) as needed. All or nothing
   // from the caller's view: a short write is retried, never reported as success. On failure a prefix
   // may have been written; kIoError (kMisuse on a read-only handle). Not durable until Sync.

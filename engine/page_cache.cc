@@ -5,9 +5,27 @@
 
 namespace lsm {
 
-CachedFile::CachedFile(std::unique_ptr<File> target, uint32_t chunk_size, size_t capacity_bytes)
+CachedFile::CachedFile(std::unique_ptr<File> target, uint32_t chunk_size, size_t capacity_bytes, bool map)
     : FileWrapper(std::move(target)), chunk_size_(chunk_size), max_chunks_(std::max<size_t>(capacity_bytes / chunk_size, 1)),
-      table_(16, 0) {}
+      table_(16, 0), map_wanted_(map) {}
+
+std::shared_ptr<const uint8_t> CachedFile::MappedChunk(uint64_t index) {
+  const uint64_t end = (index + 1) * chunk_size_;
+  auto size = Size();
+  if (!size.ok() || end > *size) return nullptr;
+  if (end > mapped_) {
+    // Room to grow, so that a growing file is not remapped at every block.
+    const uint64_t length = std::max<uint64_t>(2 * *size, uint64_t{64} << 20);
+    std::shared_ptr<const uint8_t> fresh = target()->MapForReading(length);
+    if (fresh == nullptr) {
+      map_wanted_ = false;
+      return nullptr;
+    }
+    map_ = std::move(fresh);
+    mapped_ = length;
+  }
+  return std::shared_ptr<const uint8_t>(map_, map_.get() + index * chunk_size_);
+}
 
 size_t CachedFile::Probe(uint64_t index) const {
   const size_t mask = table_.size() - 1;
@@ -114,7 +132,10 @@ Status CachedFile::Fetch(uint64_t index, uint32_t n) {
   return s;
 }
 
-Result<std::shared_ptr<const Bytes>> CachedFile::ReadChunk(uint64_t index, uint32_t ahead) {
+Result<std::shared_ptr<const uint8_t>> CachedFile::ReadChunk(uint64_t index, uint32_t ahead) {
+  if (map_wanted_) {
+    if (std::shared_ptr<const uint8_t> mapped = MappedChunk(index)) return mapped;
+  }
   uint32_t found = table_[Probe(index)];
   if (found != 0) {
     const uint32_t slot = found - 1;
@@ -122,7 +143,7 @@ Result<std::shared_ptr<const Bytes>> CachedFile::ReadChunk(uint64_t index, uint3
       Unlink(slot);
       PushFront(slot);
     }
-    return std::shared_ptr<const Bytes>(slots_[slot].bytes);
+    return std::shared_ptr<const uint8_t>(slots_[slot].bytes, slots_[slot].bytes->data());
   }
   // Never more than a quarter of the cache ahead, so a read-ahead cannot flush what a walk still needs.
   ahead = uint32_t(std::min<uint64_t>(ahead, max_chunks_ / 4));
@@ -131,7 +152,8 @@ Result<std::shared_ptr<const Bytes>> CachedFile::ReadChunk(uint64_t index, uint3
   Status s = Fetch(index, n);
   if (!s.ok() && n > 1) s = Fetch(index, 1);
   LSM_RETURN_IF_ERROR(s);
-  return std::shared_ptr<const Bytes>(slots_[table_[Probe(index)] - 1].bytes);
+  const Slot& got = slots_[table_[Probe(index)] - 1];
+  return std::shared_ptr<const uint8_t>(got.bytes, got.bytes->data());
 }
 
 Status CachedFile::Read(uint64_t offset, std::span<uint8_t> out) {
@@ -142,7 +164,7 @@ Status CachedFile::Read(uint64_t offset, std::span<uint8_t> out) {
     const size_t n = std::min(out.size() - done, size_t(chunk_size_) - skip);
     auto chunk = ReadChunk(at / chunk_size_);
     if (!chunk.ok()) return chunk.status();
-    std::memcpy(out.data() + done, (*chunk)->data() + skip, n);
+    std::memcpy(out.data() + done, chunk->get() + skip, n);
     done += n;
   }
   return Status::Ok();
@@ -172,7 +194,8 @@ Status CachedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
     size_.reset();
     return s;
   }
-  // Whole pages just written are what a merge reads next: keep them.
+  // Whole pages just written are what a merge reads next: keep them, unless the map shows them.
+  if (map_ != nullptr && offset + data.size() <= mapped_) return s;
   for (uint64_t at = (offset + chunk_size_ - 1) / chunk_size_ * chunk_size_; at + chunk_size_ <= offset + data.size();
        at += chunk_size_) {
     Insert(at / chunk_size_, data.subspan(at - offset, chunk_size_));
@@ -195,6 +218,8 @@ Status CachedFile::Truncate(uint64_t size) {
   count_ = 0;
   table_.assign(16, 0);
   size_.reset();
+  map_.reset();  // cursors holding chunks of it read nothing past the new end (see File::MapForReading)
+  mapped_ = 0;
   return target()->Truncate(size);
 }
 

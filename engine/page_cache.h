@@ -4,6 +4,11 @@
 // bytes older than the last write; chunks a write covers whole are cached with the new bytes (a merge
 // reads the runs written just before it). The file size is tracked so that cursors need no Size() call.
 //
+// With `map` (and an Env that maps, PosixEnv), chunks inside the file come straight from a read-only
+// map of it instead, as the reference engine reads its database file (LSM_CONFIG_MMAP): no copy, no
+// bookkeeping, and the OS's page cache holds them. The map is made on first use, made larger when the
+// file outgrows it, and dropped by Truncate; the cache then serves only what the map cannot.
+//
 // Every Get looks a page up here, so the bookkeeping avoids pointer chasing: chunks live in one array
 // of slots, the LRU list links slot numbers, and the index is an open-addressing table of slot numbers.
 #pragma once
@@ -20,19 +25,21 @@ namespace lsm {
 
 class CachedFile : public FileWrapper {
  public:
-  CachedFile(std::unique_ptr<File> target, uint32_t chunk_size, size_t capacity_bytes);
+  CachedFile(std::unique_ptr<File> target, uint32_t chunk_size, size_t capacity_bytes, bool map = false);
 
   Status Read(uint64_t offset, std::span<uint8_t> out) override;
   Status Write(uint64_t offset, std::span<const uint8_t> data) override;
   Status Truncate(uint64_t size) override;
   Result<uint64_t> Size() override;
-  // Chunk `index` (bytes [index * chunk_size, (index + 1) * chunk_size)), shared with the cache: no copy.
+  // Chunk `index` (bytes [index * chunk_size, (index + 1) * chunk_size)), shared with the cache or the
+  // map: no copy. The pointer keeps its bytes alive.
   // On a miss, up to `ahead` following chunks that are not cached either come in with it, in one ReadV:
   // a cursor walking a run sequentially says how far the run goes on. A read-ahead that fails is
   // dropped and the chunk is read alone, so only the chunk asked for can fail the call.
-  Result<std::shared_ptr<const Bytes>> ReadChunk(uint64_t index, uint32_t ahead = 0);
+  Result<std::shared_ptr<const uint8_t>> ReadChunk(uint64_t index, uint32_t ahead = 0);
   uint32_t chunk_size() const { return chunk_size_; }
   size_t cached_chunks() const { return count_; }
+  bool mapped() const { return map_ != nullptr; }
 
  private:
   static constexpr uint32_t kNone = ~uint32_t{0};
@@ -44,6 +51,9 @@ class CachedFile : public FileWrapper {
   };
 
   void Drop(uint64_t first_chunk, uint64_t last_chunk);
+  // Chunk `index` from the map, (re)mapping when the file has outgrown it; null if it cannot come from
+  // there (not mapping, or the chunk is not wholly inside the file).
+  std::shared_ptr<const uint8_t> MappedChunk(uint64_t index);
   bool Cached(uint64_t index) const { return table_[Probe(index)] != 0; }
   // Reads chunks [index, index + n) into new slots with one ReadV and caches them (the first newest).
   Status Fetch(uint64_t index, uint32_t n);
@@ -72,6 +82,9 @@ class CachedFile : public FileWrapper {
   // iterated: its order cannot leak into behaviour.
   std::vector<uint32_t> table_;
   std::optional<uint64_t> size_;
+  bool map_wanted_;                     // map when the Env can; false once it could not
+  std::shared_ptr<const uint8_t> map_;  // the file's bytes [0, mapped_)
+  uint64_t mapped_ = 0;
 };
 
 }  // namespace lsm

@@ -127,6 +127,14 @@ class PosixFile final : public File {
     return Status::Ok();
   }
 
+  std::shared_ptr<const uint8_t> MapForReading(uint64_t length) override {
+    if (length == 0 || length > (uint64_t{1} << 46)) return nullptr;
+    void* p = ::mmap(nullptr, size_t(length), PROT_READ, MAP_SHARED, fd_, 0);
+    if (p == MAP_FAILED) return nullptr;
+    return std::shared_ptr<const uint8_t>(static_cast<const uint8_t*>(p),
+                                          [length](const uint8_t* q) { ::munmap(const_cast<uint8_t*>(q), size_t(length)); });
+  }
+
   Status ReadV(uint64_t offset, std::span<const std::span<uint8_t>> outs) override {
     constexpr size_t kMaxSpans = 64;
     if (outs.size() > kMaxSpans) return File::ReadV(offset, outs);

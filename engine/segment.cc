@@ -110,7 +110,7 @@ Status SegmentCursor::LoadPage(uint64_t no, Page* out, uint32_t ahead) {
   } else {
     auto image = std::make_shared<Bytes>(g_.pgsz);
     LSM_RETURN_IF_ERROR(db_->Read(g_.PageOffset(real), *image));
-    out->image = std::move(image);
+    out->image = std::shared_ptr<const uint8_t>(image, image->data());
   }
   out->no = real;
   const bool first = g_.IsFirstOnBlock(real);

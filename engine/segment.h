@@ -119,13 +119,13 @@ class SegmentCursor : public RecordCursor {
   // where its data area lies in the image.
   struct Page {
     uint64_t no = 0;  // physical page number (after redirects)
-    std::shared_ptr<const Bytes> image;
+    std::shared_ptr<const uint8_t> image;  // pgsz bytes
     uint32_t data = 0;  // offset of the data area in the image (4 on the first page of a block)
     uint32_t n = 0;     // size of the data area
     uint16_t nrec = 0;
     uint16_t flags = 0;
     uint64_t base = 0;
-    const uint8_t* bytes() const { return image->data(); }
+    const uint8_t* bytes() const { return image.get(); }
     const uint8_t* d() const { return bytes() + data; }
     uint32_t DataEnd() const { return PageDataEnd(n, nrec); }
     bool IsBtree() const { return (flags & kBtreePage) != 0; }

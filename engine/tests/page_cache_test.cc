@@ -5,9 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <random>
 
 #include "engine/mem_env.h"
+#include "engine/posix_env.h"
 
 namespace lsm {
 namespace {
@@ -89,7 +94,7 @@ TEST(PageCacheTest, AMissReadsAheadTheChunksAskedForThatAreNotCachedInOneVectore
   auto expect_chunk = [&](uint64_t index) {
     auto got = cache.ReadChunk(index);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
-    EXPECT_TRUE(std::equal((*got)->begin(), (*got)->end(), contents.begin() + index * kChunk)) << "chunk " << index;
+    EXPECT_TRUE(std::equal(got->get(), got->get() + kChunk, contents.begin() + index * kChunk)) << "chunk " << index;
   };
 
   // Chunk 0 and the 7 after it come in one ReadV; reading them then reaches the file no more.
@@ -122,10 +127,50 @@ TEST(PageCacheTest, AMissReadsAheadTheChunksAskedForThatAreNotCachedInOneVectore
   CachedFile cold(std::move(failing), kChunk, kChunks * kChunk);
   auto got = cold.ReadChunk(30, 5);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  EXPECT_TRUE(std::equal((*got)->begin(), (*got)->end(), contents.begin() + 30 * kChunk));
+  EXPECT_TRUE(std::equal(got->get(), got->get() + kChunk, contents.begin() + 30 * kChunk));
   EXPECT_EQ(cold.cached_chunks(), 1u);
   EXPECT_EQ(cold.ReadChunk(33).status().code(), Code::kIoError);
   EXPECT_EQ(cold.cached_chunks(), 1u);
+}
+
+// With a map (PosixEnv), reads come from it and still see every write and truncate at once.
+TEST(PageCacheTest, MappedReadsSeeTheFileThroughEveryChange) {
+  char dir[] = "/tmp/lsmsim-page-cache-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/f";
+  constexpr uint32_t kChunk = 4096;
+  {
+    auto opened = PosixEnv::Default()->Open(path, OpenMode::kReadWriteCreate);
+    ASSERT_TRUE(opened.ok());
+    CachedFile cache(std::move(*opened), kChunk, 8 * kChunk, /*map=*/true);
+    Bytes model;
+    std::mt19937_64 rng(11);
+    bool ever_mapped = false;
+    for (int step = 0; step < 3000; ++step) {
+      const uint64_t op = rng() % 100;
+      const uint64_t offset = rng() % (48 * kChunk);
+      if (op < 20) {
+        Bytes data(rng() % (6 * kChunk) + 1, uint8_t(step));
+        ASSERT_TRUE(cache.Write(offset, data).ok());
+        if (model.size() < offset + data.size()) model.resize(offset + data.size(), 0);
+        std::copy(data.begin(), data.end(), model.begin() + offset);
+      } else if (op < 22) {
+        ASSERT_TRUE(cache.Truncate(offset).ok());
+        model.resize(offset, 0);
+      } else {
+        Bytes got(rng() % (3 * kChunk) + 1);
+        ASSERT_TRUE(cache.Read(offset, got).ok());
+        Bytes want(got.size(), 0);
+        for (size_t i = 0; i < want.size() && offset + i < model.size(); ++i) want[i] = model[offset + i];
+        ASSERT_EQ(got, want) << "step " << step;
+        ever_mapped |= cache.mapped();
+      }
+    }
+    EXPECT_TRUE(ever_mapped);
+    EXPECT_LE(cache.cached_chunks(), 8u);
+  }
+  std::remove(path.c_str());
+  ::rmdir(dir);
 }
 
 }  // namespace
