@@ -5,12 +5,12 @@
 #include <set>
 
 #include "absl/strings/str_format.h"
-#include "engine/clipped_cursor.h"
+#include "engine/cursor/clipped_cursor.h"
 #include "engine/integrity.h"
-#include "engine/merge_policy.h"
-#include "engine/page_cache.h"
-#include "engine/segment.h"
-#include "engine/vector_cursor.h"
+#include "engine/lsm/merge_policy.h"
+#include "engine/env/page_cache.h"
+#include "engine/lsm/segment.h"
+#include "engine/cursor/vector_cursor.h"
 
 namespace lsm {
 namespace {

@@ -17,16 +17,16 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/checkpoint.h"
+#include "engine/format/checkpoint.h"
 #include "engine/db.h"
-#include "engine/env.h"
-#include "engine/free_list.h"
-#include "engine/geometry.h"
-#include "engine/log.h"
-#include "engine/meta_page.h"
-#include "engine/run_filter.h"
-#include "engine/segment.h"
-#include "engine/tree.h"
+#include "engine/env/env.h"
+#include "engine/lsm/free_list.h"
+#include "engine/format/geometry.h"
+#include "engine/log/log.h"
+#include "engine/format/meta_page.h"
+#include "engine/lsm/run_filter.h"
+#include "engine/lsm/segment.h"
+#include "engine/lsm/tree.h"
 
 namespace lsm {
 

@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/checkpoint.h"
-#include "engine/env.h"
-#include "engine/log.h"
-#include "engine/merged_cursor.h"
-#include "engine/tree.h"
+#include "engine/format/checkpoint.h"
+#include "engine/env/env.h"
+#include "engine/log/log.h"
+#include "engine/cursor/merged_cursor.h"
+#include "engine/lsm/tree.h"
 
 namespace lsm {
 

@@ -5,8 +5,8 @@
 #include <tuple>
 
 #include "absl/strings/str_format.h"
-#include "engine/record.h"
-#include "engine/segment.h"
+#include "engine/cursor/record.h"
+#include "engine/lsm/segment.h"
 
 namespace lsm {
 namespace {

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/checkpoint.h"
-#include "engine/env.h"
-#include "engine/geometry.h"
+#include "engine/format/checkpoint.h"
+#include "engine/env/env.h"
+#include "engine/format/geometry.h"
 #include "engine/status.h"
 
 namespace lsm {

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "engine/checkpoint.h"
-#include "engine/meta_page.h"
+#include "engine/format/checkpoint.h"
+#include "engine/format/meta_page.h"
 #include "sim/checkpoint_json.h"
 #include "sim/checkpoint_oracle.h"
 

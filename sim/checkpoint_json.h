@@ -5,7 +5,7 @@
 #include <string>
 
 #include "engine/bytes.h"
-#include "engine/checkpoint.h"
+#include "engine/format/checkpoint.h"
 #include "sim/json.h"
 
 namespace lsm {

@@ -1,10 +1,10 @@
 // The checkpoint oracle: what recovery SHOULD pick, stated declaratively and independently of the
-// engine's procedure (engine/meta_page.h ChooseMetaPage): decode each durable meta page on its own; of
+// engine's procedure (engine/format/meta_page.h ChooseMetaPage): decode each durable meta page on its own; of
 // the valid ones, the newest (largest id) wins, page 1 on a tie; none valid means an empty database.
 #pragma once
 
 #include "engine/bytes.h"
-#include "engine/meta_page.h"
+#include "engine/format/meta_page.h"
 
 namespace lsm {
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "engine/bytes.h"
-#include "engine/log.h"
+#include "engine/log/log.h"
 #include "engine/status.h"
 
 namespace lsm::sim {

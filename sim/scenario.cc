@@ -6,7 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_format.h"
-#include "engine/posix_env.h"
+#include "engine/env/posix_env.h"
 
 namespace lsm::sim {
 

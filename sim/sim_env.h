@@ -35,7 +35,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/env.h"
+#include "engine/env/env.h"
 #include "sim/decisions.h"
 #include "sim/trace.h"
 

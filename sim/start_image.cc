@@ -9,9 +9,9 @@
 #include <sstream>
 
 #include "absl/strings/str_format.h"
-#include "engine/checkpoint.h"
+#include "engine/format/checkpoint.h"
 #include "engine/db.h"
-#include "engine/meta_page.h"
+#include "engine/format/meta_page.h"
 #include "sim/checkpoint_oracle.h"
 #include "sim/sim_env.h"
 

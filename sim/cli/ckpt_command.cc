@@ -4,8 +4,8 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
-#include "engine/checkpoint.h"
-#include "engine/meta_page.h"
+#include "engine/format/checkpoint.h"
+#include "engine/format/meta_page.h"
 #include "sim/checkpoint_json.h"
 #include "sim/cli/command.h"
 

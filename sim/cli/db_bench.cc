@@ -17,7 +17,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
 #include "engine/db.h"
-#include "engine/posix_env.h"
+#include "engine/env/posix_env.h"
 #include "leveldb/db.h"
 #include "leveldb/options.h"
 #include "sim/cli/command.h"

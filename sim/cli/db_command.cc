@@ -10,7 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
 #include "engine/db.h"
-#include "engine/posix_env.h"
+#include "engine/env/posix_env.h"
 #include "sim/cli/command.h"
 
 // The geometry and behaviour of a database db load creates; the defaults are Options' (engine/db.h).

@@ -6,7 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_format.h"
-#include "engine/posix_env.h"
+#include "engine/env/posix_env.h"
 #include "sim/cli/command.h"
 
 ABSL_FLAG(int, page, 0, "ckpt decode: read meta page 1 or 2 of a database file instead of a bare page");

@@ -5,7 +5,7 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
-#include "engine/metatree_key.h"
+#include "engine/format/metatree_key.h"
 #include "sim/cli/command.h"
 #include "sim/json.h"
 

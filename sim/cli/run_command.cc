@@ -10,7 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
-#include "engine/posix_env.h"
+#include "engine/env/posix_env.h"
 #include "sim/cli/command.h"
 #include "sim/repro.h"
 #include "sim/runner.h"

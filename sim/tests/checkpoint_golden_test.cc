@@ -5,7 +5,7 @@
 #include <fstream>
 #include <string>
 
-#include "engine/tests/golden_files.h"
+#include "engine/tests/db/golden_files.h"
 #include "sim/checkpoint_json.h"
 
 namespace lsm {

@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 
-#include "engine/meta_page.h"
-#include "engine/tests/checkpoint_gen.h"
+#include "engine/format/meta_page.h"
+#include "engine/tests/format/checkpoint_gen.h"
 
 namespace lsm {
 namespace {

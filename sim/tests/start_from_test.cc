@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/tests/golden_files.h"
+#include "engine/tests/db/golden_files.h"
 #include "sim/json.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
