@@ -250,17 +250,17 @@ Status Database::Recover() {
                                             options_.mmap);
   }
   user_version_ = snap_.user_version;
-  LSM_RETURN_IF_ERROR(ValidateSnapshot());
+  auto chains = ValidateSnapshot();
+  if (!chains.ok()) return chains.status();
   LSM_RETURN_IF_ERROR(LoadFreeList(snap_.freelist));
   snap_.freelist.clear();  // the free list lives in free_ from here on
   // A write trusts the append points, the block ownership and the id: refuse a file where it would
   // destroy data instead (an inspection leaves that to Check, and never writes).
-  auto unsafe = CheckWriteSafety(db_file_.get(), snap_, free_.entries());
-  if (!unsafe.ok()) return unsafe.status();
+  const std::vector<std::string> unsafe = CheckWriteSafety(snap_, *chains, free_.entries());
   if (inspect_) return Status::Ok();
-  if (!unsafe->empty()) {
+  if (!unsafe.empty()) {
     std::string all;
-    for (const std::string& p : *unsafe) all += (all.empty() ? "" : "; ") + p;
+    for (const std::string& p : unsafe) all += (all.empty() ? "" : "; ") + p;
     return Status::Corrupt(absl::StrFormat("%s: a write would destroy data (%s)", path_, all));
   }
 
@@ -280,27 +280,23 @@ Status Database::Recover() {
 }
 
 // The decoder checked every field against the checkpoint's own geometry; here every run's block chain is
-// walked through the file (readable, inside nblock, no loops).
-Status Database::ValidateSnapshot() const {
+// walked through the file (readable, inside nblock, no loops). The chains go on to CheckWriteSafety.
+Result<std::vector<RunChain>> Database::ValidateSnapshot() const {
   if (geom_.PagesPerBlock() < 2) {
     return Status::Corrupt(absl::StrFormat("%s: block size %u holds fewer than 2 pages of %u bytes", path_,
                                            geom_.blksz, geom_.pgsz));
   }
-  for (size_t li = 0; li < snap_.levels.size(); ++li) {
-    const Level& l = snap_.levels[li];
-    for (int ri = -1; ri < int(l.rhs.size()); ++ri) {
-      const Segment& seg = ri < 0 ? l.lhs : l.rhs[size_t(ri)];
-      auto blocks = RunBlocks(db_file_.get(), geom_, snap_.nblock, seg, RedirectsFor(snap_, li, ri),
-                              ri < 0 && !l.rhs.empty());
-      if (!blocks.ok()) {
-        return Status(blocks.status().code(),
-                      absl::StrFormat("%s: level %u %s: %s", path_, li,
-                                      ri < 0 ? std::string("lhs") : absl::StrFormat("rhs[%d]", ri),
-                                      blocks.status().message()));
-      }
+  auto chains = WalkRunChains(db_file_.get(), snap_);
+  if (!chains.ok()) return chains.status();
+  for (const RunChain& chain : *chains) {
+    if (!chain.blocks.ok()) {
+      return Status(chain.blocks.status().code(),
+                    absl::StrFormat("%s: level %u %s: %s", path_, chain.level,
+                                    chain.rhs < 0 ? std::string("lhs") : absl::StrFormat("rhs[%d]", chain.rhs),
+                                    chain.blocks.status().message()));
     }
   }
-  return Status::Ok();
+  return chains;
 }
 
 Status Database::LoadFreeList(const std::vector<FreeEntry>& delta) {

@@ -19,6 +19,7 @@
 
 #include "engine/format/checkpoint.h"
 #include "engine/db.h"
+#include "engine/integrity.h"
 #include "engine/env/env.h"
 #include "engine/lsm/free_list.h"
 #include "engine/format/geometry.h"
@@ -106,7 +107,7 @@ class Database {
 
   Status Recover();
   Status LoadFreeList(const std::vector<FreeEntry>& delta);
-  Status ValidateSnapshot() const;
+  Result<std::vector<RunChain>> ValidateSnapshot() const;
   Tree& MutableTree();
   Status ApplyCommitted(LogOp::Kind kind, ByteView key, ByteView value);
   // The commit protocol: append (unless use_log is off) and commit the log, then apply; a failed log

@@ -63,6 +63,21 @@ Result<std::vector<uint32_t>> RunBlocks(File* db, const Geometry& g, uint32_t nb
   return blocks;
 }
 
+Result<std::vector<RunChain>> WalkRunChains(File* db, const Checkpoint& snap) {
+  const Geometry g{snap.pgsz, snap.blksz};
+  std::vector<RunChain> chains;
+  for (size_t li = 0; li < snap.levels.size(); ++li) {
+    const Level& level = snap.levels[li];
+    for (int ri = -1; ri < int(level.rhs.size()); ++ri) {
+      const Segment& seg = ri < 0 ? level.lhs : level.rhs[size_t(ri)];
+      auto blocks = RunBlocks(db, g, snap.nblock, seg, RedirectsFor(snap, li, ri), ri < 0 && !level.rhs.empty());
+      if (!blocks.ok() && blocks.status().code() != Code::kCorrupt) return blocks.status();
+      chains.push_back({li, ri, std::move(blocks)});
+    }
+  }
+  return chains;
+}
+
 std::span<const BlockRedirect> RedirectsFor(const Checkpoint& snap, size_t level, int rhs_index) {
   if (snap.redirects.empty() || level + 1 != snap.levels.size()) return {};
   const Level& l = snap.levels[level];
@@ -86,8 +101,8 @@ struct RunName {
 
 }  // namespace
 
-Result<std::vector<std::string>> CheckWriteSafety(File* db, const Checkpoint& snap,
-                                                  const std::map<uint32_t, int64_t>& free_entries) {
+std::vector<std::string> CheckWriteSafety(const Checkpoint& snap, std::span<const RunChain> chains,
+                                          const std::map<uint32_t, int64_t>& free_entries) {
   std::vector<std::string> problems;
   if (snap.id > kMaxOpenCheckpointId) {
     problems.push_back(absl::StrFormat("id = %u: above %u, too close to the top of the id range for later "
@@ -100,28 +115,23 @@ Result<std::vector<std::string>> CheckWriteSafety(File* db, const Checkpoint& sn
   auto index_of = [&](uint64_t page) { return (page - 1) % g.PagesPerBlock(); };
   std::vector<RunName> runs;
   std::vector<Stretch> stretches;
-  for (size_t li = 0; li < snap.levels.size(); ++li) {
-    const Level& level = snap.levels[li];
-    for (int ri = -1; ri < int(level.rhs.size()); ++ri) {
-      const Segment& seg = ri < 0 ? level.lhs : level.rhs[size_t(ri)];
-      const bool merging_lhs = ri < 0 && !level.rhs.empty();
-      auto blocks = RunBlocks(db, g, snap.nblock, seg, RedirectsFor(snap, li, ri), merging_lhs);
-      if (!blocks.ok()) {
-        if (blocks.status().code() != Code::kCorrupt) return blocks.status();
-        continue;
-      }
-      if (blocks->empty()) continue;
-      const size_t run = runs.size();
-      runs.push_back({SegmentName(li, ri), seg.first, seg.last});
-      const bool spare = merging_lhs && g.IsLastOnBlock(seg.last);
-      const size_t n = blocks->size() - (spare ? 1 : 0);
-      for (size_t i = 0; i < blocks->size(); ++i) {
-        const uint32_t b = (*blocks)[i];
-        uint64_t lo = 0, hi = g.PagesPerBlock() - 1;
-        if (i == 0) lo = index_of(seg.first);
-        if (i + 1 == n && !merging_lhs) hi = index_of(seg.last);
-        stretches.push_back({std::max(block_page(b, lo), g.FirstPageOfBlock(b)), block_page(b, hi), run});
-      }
+  for (const RunChain& chain : chains) {
+    const Level& level = snap.levels[chain.level];
+    const int ri = chain.rhs;
+    const Segment& seg = ri < 0 ? level.lhs : level.rhs[size_t(ri)];
+    const bool merging_lhs = ri < 0 && !level.rhs.empty();
+    const auto& blocks = chain.blocks;
+    if (!blocks.ok() || blocks->empty()) continue;
+    const size_t run = runs.size();
+    runs.push_back({SegmentName(chain.level, ri), seg.first, seg.last});
+    const bool spare = merging_lhs && g.IsLastOnBlock(seg.last);
+    const size_t n = blocks->size() - (spare ? 1 : 0);
+    for (size_t i = 0; i < blocks->size(); ++i) {
+      const uint32_t b = (*blocks)[i];
+      uint64_t lo = 0, hi = g.PagesPerBlock() - 1;
+      if (i == 0) lo = index_of(seg.first);
+      if (i + 1 == n && !merging_lhs) hi = index_of(seg.last);
+      stretches.push_back({std::max(block_page(b, lo), g.FirstPageOfBlock(b)), block_page(b, hi), run});
     }
   }
   std::sort(stretches.begin(), stretches.end(),
@@ -177,6 +187,9 @@ Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::
   const Geometry g{snap.pgsz, snap.blksz};
   // Sparse: nblock comes from the file and may be hostile.
   std::set<uint32_t> interior, edge;
+  auto chains = WalkRunChains(db, snap);
+  if (!chains.ok()) return chains.status();
+  size_t next_chain = 0;  // chains are in the order the loops below visit the runs
 
   for (size_t li = 0; li < snap.levels.size(); ++li) {
     const Level& level = snap.levels[li];
@@ -195,9 +208,8 @@ Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::
       const std::string name = SegmentName(li, ri);
       auto redirects = RedirectsFor(snap, li, ri);
       const bool with_spare = ri < 0 && !level.rhs.empty();
-      auto blocks = RunBlocks(db, g, snap.nblock, seg, redirects, with_spare);
+      const auto& blocks = (*chains)[next_chain++].blocks;
       if (!blocks.ok()) {
-        if (blocks.status().code() != Code::kCorrupt) return blocks.status();
         problem(name + ": " + blocks.status().message());
         continue;
       }
@@ -232,9 +244,7 @@ Result<std::string> CheckIntegrity(File* db, const Checkpoint& snap, const std::
   }
 
   // Overlapping runs, free blocks in use and append points a write cannot use.
-  auto unsafe = CheckWriteSafety(db, snap, free_entries);
-  if (!unsafe.ok()) return unsafe.status();
-  for (const std::string& p : *unsafe) problem(p);
+  for (const std::string& p : CheckWriteSafety(snap, *chains, free_entries)) problem(p);
 
   std::set<uint32_t> known = interior;
   known.insert(edge.begin(), edge.end());

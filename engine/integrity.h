@@ -35,6 +35,17 @@ Result<std::vector<uint32_t>> RunBlocks(File* db, const Geometry& g, uint32_t nb
 // while that level is merging, its oldest input).
 std::span<const BlockRedirect> RedirectsFor(const Checkpoint& snap, size_t level, int rhs_index);
 
+// Every run of a checkpoint with its block chain walked (RunBlocks), level by level, lhs before
+// rhs[0], rhs[1]...: walked once at open and handed to every check that needs the chains.
+struct RunChain {
+  size_t level = 0;
+  int rhs = -1;  // -1: the lhs
+  Result<std::vector<uint32_t>> blocks;  // or the kCorrupt that stopped the walk
+};
+// The chains of every run; a chain that cannot be walked holds its kCorrupt, other errors (I/O) fail
+// the whole walk.
+Result<std::vector<RunChain>> WalkRunChains(File* db, const Checkpoint& snap);
+
 // What the next write relies on, so that a hostile file (checksum-valid, values a writer never
 // produces) cannot make a write that succeeds destroy data a reader saw. Database::Recover refuses a
 // file with any of these problems (kCorrupt); CheckIntegrity reports them. One string per problem,
@@ -49,8 +60,8 @@ std::span<const BlockRedirect> RedirectsFor(const Checkpoint& snap, size_t level
 //   - each append point starts a stretch no run holds: no run has a page from it to the end of its
 //     block, the block is not on the free list, and no other append point lies in the same block.
 // Runs whose block chain cannot be walked are skipped (CheckIntegrity and Recover report those).
-Result<std::vector<std::string>> CheckWriteSafety(File* db, const Checkpoint& snap,
-                                                  const std::map<uint32_t, int64_t>& free_entries);
+std::vector<std::string> CheckWriteSafety(const Checkpoint& snap, std::span<const RunChain> chains,
+                                          const std::map<uint32_t, int64_t>& free_entries);
 
 // The problems found (empty string: healthy). `free_entries`: the whole free list (checkpoint delta
 // applied over the LSM part). Errors other than corruption (I/O) are returned as a Status.
