@@ -221,6 +221,18 @@ Status Database::Join(const Options& options) {
 
 bool Database::Leave() { return --connections_ == 0; }
 
+Result<bool> Database::LogHoldsCommits() {
+  auto exists = env_->Exists(log_path_);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return false;
+  auto log = env_->Open(log_path_, OpenMode::kReadOnly);
+  if (!log.ok()) return log.status();
+  const auto empty = lsm::Checkpoint::Empty(options_.page_size, options_.block_size);
+  auto scan = RecoverLog(log->get(), LogPositionOf(empty.log), [](const LogOp&) { return Status::Ok(); });
+  if (!scan.ok()) return scan.status();
+  return scan->commits > 0;
+}
+
 Status Database::Recover() {
   Bytes meta(2 * kMetaPageSize);
   LSM_RETURN_IF_ERROR(db_file_->Read(0, meta));
@@ -236,8 +248,13 @@ Status Database::Recover() {
     }
   } else {
     // Blank meta pages: a new database, or one whose first checkpoint never reached the disk (its
-    // commits are in the log). Anything else is not ours: refuse rather than overwrite it.
-    if (std::any_of(meta.begin(), meta.end(), [](uint8_t b) { return b != 0; })) {
+    // commits are in the log). Torn ones with commits in the log: a first checkpoint a crash tore,
+    // which the reference recovers from the log as we do here. Anything else is not ours: refuse
+    // rather than overwrite it.
+    const bool blank = std::none_of(meta.begin(), meta.end(), [](uint8_t b) { return b != 0; });
+    auto torn_first = blank ? Result<bool>(false) : LogHoldsCommits();
+    if (!torn_first.ok()) return torn_first.status();
+    if (!blank && !*torn_first) {
       return Status::NotADatabase(absl::StrFormat("%s: neither meta page holds a valid checkpoint (page 1: %s; page 2: %s)",
                                                   path_, choice.page1_error.ToString(),
                                                   choice.page2_error.ToString()));

@@ -108,6 +108,8 @@ class Database {
   Status Recover();
   Status LoadFreeList(const std::vector<FreeEntry>& delta);
   Result<std::vector<RunChain>> ValidateSnapshot() const;
+  // Whether the log, replayed from the start, holds a committed transaction (reads only).
+  Result<bool> LogHoldsCommits();
   Tree& MutableTree();
   Status ApplyCommitted(LogOp::Kind kind, ByteView key, ByteView value);
   // The commit protocol: append (unless use_log is off) and commit the log, then apply; a failed log
