@@ -2,6 +2,9 @@
 
 #include <fstream>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+
 #include "sim/prng.h"
 
 namespace lsm::sim {
@@ -53,6 +56,49 @@ Json ReproJson(const Scenario& scenario, const SeedResult& r) {
   }
   j.Set("last_events", events);
   return j;
+}
+
+Result<Repro> ReproFromJson(const Json& j, const std::string& base_dir) {
+  auto bad = [](const std::string& what) { return Status::InvalidArgument("repro file: " + what); };
+  if (!j.is_object()) return bad("not a JSON object");
+  const Json* version = j.Find("lsmsim_repro");
+  if (version == nullptr || version->AsInt64() != kReproVersion) {
+    return bad(absl::StrFormat("lsmsim_repro is not %d (not a repro file of this lsmsim)", kReproVersion));
+  }
+  const Json* prng = j.Find("prng_version");
+  if (prng == nullptr || prng->AsInt64() != kPrngVersion) {
+    return bad(absl::StrFormat("prng_version is not %d: the decisions mean something else to this build", kPrngVersion));
+  }
+  Repro r;
+  const Json* scenario = j.Find("scenario");
+  if (scenario == nullptr) return bad("no scenario");
+  auto sc = ScenarioFromJson(*scenario, base_dir);
+  if (!sc.ok()) return bad("scenario: " + sc.status().message());
+  r.scenario = std::move(sc).value();
+  const Json* seed = j.Find("seed");
+  if (seed == nullptr || !seed->AsUint64()) return bad("seed is missing or not an unsigned integer");
+  r.seed = *seed->AsUint64();
+  const Json* decisions = j.Find("decisions");
+  if (decisions == nullptr || !decisions->is_array()) return bad("decisions is missing or not an array");
+  r.decisions.reserve(decisions->size());
+  for (size_t i = 0; i < decisions->size(); ++i) {
+    auto v = (*decisions)[i].AsUint64();
+    if (!v) return bad(absl::StrFormat("decisions[%u] is not an unsigned 64-bit integer", i));
+    r.decisions.push_back(*v);
+  }
+  const Json* hash = j.Find("trace_hash");
+  const std::string* hex = hash != nullptr ? hash->AsString() : nullptr;
+  if (hex == nullptr || hex->size() != 16 || !absl::SimpleHexAtoi(*hex, &r.trace_hash)) {
+    return bad("trace_hash is missing or not 16 hex digits");
+  }
+  auto text = [&](const char* key, std::string* out) {
+    if (const Json* v = j.Find(key); v != nullptr && v->AsString() != nullptr) *out = *v->AsString();
+  };
+  text("verdict", &r.verdict);
+  text("message", &r.message);
+  text("build", &r.build);
+  if (const Json* v = j.Find("steps"); v != nullptr && v->AsUint64()) r.steps = *v->AsUint64();
+  return r;
 }
 
 Status WriteJsonFile(const std::string& path, const Json& j) {

@@ -181,6 +181,18 @@ add_test(NAME sim_canary_fails COMMAND sh -c "d=$(mktemp -d); \"$0\" run --scena
   cat $d/out; ls $d/lsmsim-repro-canary-7.json && [ $rc -eq 1 ] && grep -q '0 passed, 20 failed' $d/out &&
   grep -q 'reproduce: lsmsim run --scenario canary --seed 7' $d/out; s=$?; rm -rf $d; exit $s" $<TARGET_FILE:lsmsim>)
 set_tests_properties(sim_canary_fails PROPERTIES PASS_REGULAR_EXPRESSION "canary applied in 20 seeds")
+# A failing seed's repro file lands in ./lsmsim-repro/ (made on demand); `lsmsim replay` runs it again:
+# the same trace hash and the failure (exit 1); a repro whose hash no longer matches is DIVERGED (exit 3);
+# a damaged repro file is bad input (exit 2, one line).
+add_test(NAME sim_replay_reproduces COMMAND sh -c "d=$(mktemp -d); cd $d; \"$0\" run --scenario canary --seed 7 > out
+  [ $? -eq 1 ] && f=lsmsim-repro/lsmsim-repro-canary-7.json && [ -s $f ] && grep -q \"or: lsmsim replay $f\" out || exit 1
+  h=$(sed 's/.*\"trace_hash\":\"\\([0-9a-f]*\\)\".*/\\1/' $f)
+  \"$0\" replay $f > rep; [ $? -eq 1 ] && grep -q \"FAIL reproduced (trace hash $h)\" rep && grep -q 'keys out of order' rep || { cat rep; exit 1; }
+  sed 's/\"trace_hash\":\"[0-9a-f]*\"/\"trace_hash\":\"0123456789abcdef\"/' $f > bad.json
+  \"$0\" replay bad.json > div; [ $? -eq 3 ] && grep -q 'DIVERGED: trace hash' div || { cat div; exit 1; }
+  head -c 100 $f > cut.json; \"$0\" replay cut.json 2> err; [ $? -eq 2 ] && [ $(wc -l < err) -eq 1 ] || exit 1
+  echo replay checked; cd /; rm -rf $d" $<TARGET_FILE:lsmsim>)
+set_tests_properties(sim_replay_reproduces PROPERTIES PASS_REGULAR_EXPRESSION "replay checked")
 cli_exit2(
     "run_no_seeds|run"
     "run_bad_range|run --seeds 5..1"

@@ -1,6 +1,7 @@
 // The lsmsim command line: one binary, one subcommand per concept. Each subcommand lives in its own
 // file and registers here. Exit status: 0 success, 1 the thing checked failed (invalid page, failing
-// seed), 2 bad usage or bad input (missing file, bad JSON, bad hex, bad flag).
+// seed), 2 bad usage or bad input (missing file, bad JSON, bad hex, bad flag), 3 a replay that no longer
+// gives the recorded run.
 #pragma once
 
 #include <string>
@@ -14,6 +15,7 @@ namespace lsm::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitDiverged = 3;  // replay: the recorded decisions no longer give the recorded run
 
 struct Command {
   const char* name;
@@ -49,6 +51,7 @@ int RunMetakey(const std::vector<std::string>& args);
 int RunDb(const std::vector<std::string>& args);
 int RunDbBench();
 int RunRun(const std::vector<std::string>& args);
+int RunReplay(const std::vector<std::string>& args);
 int RunScenarios(const std::vector<std::string>& args);
 
 }  // namespace lsm::cli

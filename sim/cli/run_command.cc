@@ -1,7 +1,11 @@
 // lsmsim run: a campaign of seeds of one scenario; lsmsim scenarios: the built-in scenarios.
 // Exit status: 0 every seed passed, 1 a seed failed (its repro line printed, its repro file written),
 // 2 bad arguments.
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <cstdio>
@@ -21,7 +25,7 @@ ABSL_FLAG(std::string, seeds, "", "run: a range of seeds A..B (inclusive)");
 ABSL_FLAG(int64_t, seed, -1, "run: one seed");
 ABSL_FLAG(std::string, duration, "", "run: keep running seeds (from --seeds' start, or 1) for this long: 90s, 10m, 1h");
 ABSL_FLAG(std::string, report, "", "run: write a JSON report of every seed to this file");
-ABSL_FLAG(std::string, repro_dir, ".", "run: where failing seeds write their repro files");
+ABSL_FLAG(std::string, repro_dir, "lsmsim-repro", "run: where failing seeds write their repro files (made if missing)");
 ABSL_FLAG(bool, check_determinism, false, "run: run every seed twice and fail on any difference");
 ABSL_FLAG(bool, canary, false, "run: corrupt a promised-durable byte after each crash (the oracle must fail)");
 ABSL_FLAG(bool, overhead, false, "run: measure the simulator's overhead (SimEnv without faults vs MemEnv) instead");
@@ -164,14 +168,16 @@ int RunRun(const std::vector<std::string>& args) {
     canaries += r.canary_applied;
     if (!r.pass) {
       ++failed;
-      const std::string path = absl::StrFormat("%s/lsmsim-repro-%s-%u.json", absl::GetFlag(FLAGS_repro_dir),
-                                               scenario->name, seed);
-      Status w = sim::WriteJsonFile(path, sim::ReproJson(*scenario, r));
+      const std::string dir = absl::GetFlag(FLAGS_repro_dir);
+      const std::string path = absl::StrFormat("%s/lsmsim-repro-%s-%u.json", dir, scenario->name, seed);
+      Status w = ::mkdir(dir.c_str(), 0777) == 0 || errno == EEXIST
+                     ? sim::WriteJsonFile(path, sim::ReproJson(*scenario, r))
+                     : Status::IoError(absl::StrFormat("cannot make %s: %s", dir, std::strerror(errno)));
       if (tty) std::fprintf(stderr, "\r\033[K");
       std::printf("FAIL seed %llu (%s): %s\n", (unsigned long long)seed, r.config.c_str(), r.message.c_str());
-      std::printf("  reproduce: lsmsim run --scenario %s --seed %llu%s   (repro file: %s)\n",
+      std::printf("  reproduce: lsmsim run --scenario %s --seed %llu%s   (%s)\n",
                   absl::GetFlag(FLAGS_scenario).c_str(), (unsigned long long)seed, scenario->canary ? " --canary" : "",
-                  w.ok() ? path.c_str() : w.ToString().c_str());
+                  w.ok() ? ("or: lsmsim replay " + path).c_str() : ("no repro file: " + w.ToString()).c_str());
       std::fflush(stdout);
     }
     if (!absl::GetFlag(FLAGS_report).empty()) report_seeds.Push(SeedJson(r));
