@@ -185,6 +185,7 @@ class SeedRun {
     if (!s.ok()) return Fail("open of a new database failed: " + s.ToString());
     if (s_.start) LSM_RETURN_IF_ERROR(JudgeStart());
     for (; r_.ops < s_.ops; ++r_.ops) {
+      r_.op_starts.push_back(d_.values().size());
       const Op op = workload_.Next();
       Note("op", op.Describe(), uint64_t(op.kind));
       LSM_RETURN_IF_ERROR(Execute(op));

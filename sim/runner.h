@@ -38,6 +38,7 @@ struct SeedResult {
   uint64_t freelist_overflows = 0;
   bool canary_applied = false;
   std::vector<uint64_t> decisions;   // every value drawn, for the repro file
+  std::vector<size_t> op_starts;     // per operation run: the index of its first decision (shrinking)
   std::deque<TraceEvent> last_events;
 };
 

@@ -193,6 +193,15 @@ add_test(NAME sim_replay_reproduces COMMAND sh -c "d=$(mktemp -d); cd $d; \"$0\"
   head -c 100 $f > cut.json; \"$0\" replay cut.json 2> err; [ $? -eq 2 ] && [ $(wc -l < err) -eq 1 ] || exit 1
   echo replay checked; cd /; rm -rf $d" $<TARGET_FILE:lsmsim>)
 set_tests_properties(sim_replay_reproduces PROPERTIES PASS_REGULAR_EXPRESSION "replay checked")
+# `lsmsim shrink` makes the canary's 272-operation failure of seed 7 a handful of operations that fail the
+# same way, and the small repro replays.
+add_test(NAME sim_shrink_canary COMMAND sh -c "d=$(mktemp -d); cd $d; \"$0\" run --scenario canary --seed 7 > /dev/null
+  \"$0\" shrink lsmsim-repro/lsmsim-repro-canary-7.json -o small.json > out || { cat out; exit 1; }
+  cat out; n=$(sed -n 's/^after: *\\([0-9]*\\) operations.*/\\1/p' out); [ -n \"$n\" ] && [ $n -le 5 ] || exit 1
+  grep -q '^failure kind: integrity check after recovery' out || exit 1
+  \"$0\" replay small.json > rep; [ $? -eq 1 ] && grep -q 'FAIL reproduced' rep || { cat rep; exit 1; }
+  echo shrink checked; cd /; rm -rf $d" $<TARGET_FILE:lsmsim>)
+set_tests_properties(sim_shrink_canary PROPERTIES PASS_REGULAR_EXPRESSION "shrink checked")
 cli_exit2(
     "run_no_seeds|run"
     "run_bad_range|run --seeds 5..1"

@@ -9,6 +9,7 @@
 
 #include "engine/bytes.h"
 #include "engine/status.h"
+#include "sim/repro.h"
 
 namespace lsm::cli {
 
@@ -52,6 +53,9 @@ int RunDb(const std::vector<std::string>& args);
 int RunDbBench();
 int RunRun(const std::vector<std::string>& args);
 int RunReplay(const std::vector<std::string>& args);
+int RunShrink(const std::vector<std::string>& args);
+// A repro file (sim/repro.h) read and checked; kInvalidArgument naming the path and the field.
+Result<sim::Repro> ReadRepro(const std::string& path);
 int RunScenarios(const std::vector<std::string>& args);
 
 }  // namespace lsm::cli

@@ -22,6 +22,8 @@ const std::vector<Command>& Commands() {
        "simulate seeds of a scenario: the engine on SimEnv, crashed and recovered, judged by the oracles", RunRun},
       {"replay", "replay REPRO.json",
        "run a repro file's decisions again: check the trace hash, show the last events and the verdict", RunReplay},
+      {"shrink", "shrink REPRO.json [-o SMALL.json] [--max_runs N]",
+       "minimise a repro file's decisions while it fails the same way; writes the small repro", RunShrink},
       {"scenarios", "scenarios", "list the built-in scenarios", RunScenarios},
       {"ckpt", "ckpt decode FILE [--page 1|2] [--json] | ckpt encode FILE.json > page.bin | ckpt summary FILE...",
        "decode a checkpoint meta page, encode one from JSON, or summarise many pages and databases", RunCkpt},

@@ -16,8 +16,6 @@
 namespace lsm::cli {
 namespace {
 
-constexpr uint64_t kMaxReproBytes = uint64_t{256} << 20;
-
 std::string DirOf(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
@@ -36,15 +34,22 @@ void PrintEvents(const std::deque<sim::TraceEvent>& events) {
 
 }  // namespace
 
+Result<sim::Repro> ReadRepro(const std::string& path) {
+  constexpr uint64_t kMaxReproBytes = uint64_t{256} << 20;
+  auto bytes = ReadFile(path, kMaxReproBytes, "a repro file");
+  if (!bytes.ok()) return bytes.status();
+  auto json = ParseJson(AsChars(*bytes));
+  if (!json.ok()) return Status::InvalidArgument(path + ": " + json.status().message());
+  auto repro = sim::ReproFromJson(*json, DirOf(path));
+  if (!repro.ok()) return Status::InvalidArgument(path + ": " + repro.status().message());
+  return repro;
+}
+
 int RunReplay(const std::vector<std::string>& args) {
   if (args.size() != 1) return UsageError("replay takes one repro file (lsmsim replay REPRO.json)");
   const std::string& path = args[0];
-  auto bytes = ReadFile(path, kMaxReproBytes, "a repro file");
-  if (!bytes.ok()) return InputError(bytes.status());
-  auto json = ParseJson(AsChars(*bytes));
-  if (!json.ok()) return InputError(Status::InvalidArgument(path + ": " + json.status().message()));
-  auto repro = sim::ReproFromJson(*json, DirOf(path));
-  if (!repro.ok()) return InputError(Status::InvalidArgument(path + ": " + repro.status().message()));
+  auto repro = ReadRepro(path);
+  if (!repro.ok()) return InputError(repro.status());
 
   sim::ReplayDecisions decisions(repro->decisions);
   sim::RunOptions options;

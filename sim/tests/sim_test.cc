@@ -7,6 +7,7 @@
 #include "sim/oracle.h"
 #include "sim/prng.h"
 #include "sim/runner.h"
+#include "sim/shrink.h"
 #include "sim/scenario.h"
 #include "sim/sim_env.h"
 
@@ -289,6 +290,21 @@ TEST(ScenarioTest, BadScenarioFilesNameTheField) {
   auto again = ScenarioFromJson(d.ToJson());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->ToJson().Dump(), d.ToJson().Dump());
+}
+
+}  // namespace
+}  // namespace lsm::sim
+
+namespace lsm::sim {
+namespace {
+
+TEST(ShrinkTest, FailureKindIsTheOracleWithNumbersAndKeysRubbedOut) {
+  EXPECT_EQ(FailureKind("op 271: integrity check after recovery: level 0 lhs: keys out of order at page 666 cell 1"),
+            "integrity check after recovery");
+  EXPECT_EQ(FailureKind("op 12: get 6b6579 returned absent, the model has 7631"), "get # returned absent, the model has #");
+  EXPECT_EQ(FailureKind("recovery opened checkpoint 12; the newest valid durable checkpoint is 14"),
+            "recovery opened checkpoint # the newest valid durable checkpoint is #");
+  EXPECT_NE(FailureKind("op 3: integrity check after recovery: x"), FailureKind("op 3: scan after recovery failed: x"));
 }
 
 }  // namespace
