@@ -28,6 +28,7 @@ class SeedRun {
       : s_(s), mode_(run.mode), env_(&trace_, SimEnv::Options{s.sector_size}), prng_(seed),
         d_(run.replay ? run.replay : &prng_),
         oracle_(Pick(s.safety)), workload_(s, &d_) {
+    trace_.KeepAll(run.events);
     r_.seed = seed;
     options_.safety = oracle_.safety();
     options_.page_size = Pick(s.page_size);

@@ -49,6 +49,8 @@ struct RunOptions {
   // benchmark's measurement). kMemEnv: the same on MemEnv, which only stores bytes (its baseline).
   enum class Mode { kSimulate, kNoFaults, kMemEnv };
   Mode mode = Mode::kSimulate;
+  // Every trace event of the run is appended here (lsmsim --trace); null keeps only the last ones.
+  std::vector<TraceEvent>* events = nullptr;
 };
 
 SeedResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& options = {});

@@ -29,6 +29,7 @@ void Trace::Add(const TraceEvent& e) {
   Mix(e.content);
   Mix(e.detail);
   ++events_;
+  if (sink_ != nullptr) sink_->push_back(e);
   last_.push_back(e);
   if (last_.size() > kKeep) last_.pop_front();
 }

@@ -9,6 +9,7 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/bytes.h"
 
@@ -31,6 +32,8 @@ uint64_t ContentHash(ByteView bytes);
 class Trace {
  public:
   void Add(const TraceEvent& e);
+  // Every event from now on is also appended to *sink (a whole run for --trace); null stops it.
+  void KeepAll(std::vector<TraceEvent>* sink) { sink_ = sink; }
   uint64_t hash() const { return hash_; }
   uint64_t events() const { return events_; }
   // The most recent events (up to kKeep), oldest first: what a repro file shows.
@@ -43,6 +46,7 @@ class Trace {
   uint64_t hash_ = 0xCBF29CE484222325ull;
   uint64_t events_ = 0;
   std::deque<TraceEvent> last_;
+  std::vector<TraceEvent>* sink_ = nullptr;
 };
 
 std::string HashHex(uint64_t h);

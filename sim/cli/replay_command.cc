@@ -1,4 +1,4 @@
-// lsmsim replay REPRO.json: runs a failing seed again from its recorded decisions and checks that the
+// lsmsim replay REPRO.json [--trace F.json]: runs a failing seed again from its recorded decisions and checks that the
 // run is the same one (trace hash), then shows how it ended. Exit status: 1 the failure reproduced,
 // 0 the seed passes now (the bug is fixed, or the repro recorded a pass), 3 the trace differs (the
 // build or the engine changed since the repro was written: the decisions no longer mean the same
@@ -6,12 +6,17 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
+#include "sim/chrome_trace.h"
 #include "sim/cli/command.h"
 #include "sim/decisions.h"
 #include "sim/json.h"
 #include "sim/repro.h"
 #include "sim/runner.h"
+
+ABSL_DECLARE_FLAG(std::string, trace);
 
 namespace lsm::cli {
 namespace {
@@ -54,7 +59,14 @@ int RunReplay(const std::vector<std::string>& args) {
   sim::ReplayDecisions decisions(repro->decisions);
   sim::RunOptions options;
   options.replay = &decisions;
+  std::vector<sim::TraceEvent> events;
+  const std::string trace_path = absl::GetFlag(FLAGS_trace);
+  if (!trace_path.empty()) options.events = &events;
   const sim::SeedResult r = sim::RunSeed(repro->scenario, repro->seed, options);
+  if (!trace_path.empty()) {
+    Status w = sim::WriteJsonFile(trace_path, sim::ChromeTrace(events, "replay of " + path));
+    if (!w.ok()) return InputError(w);
+  }
   std::printf("replay of %s: scenario %s, seed %llu, %zu decisions, %llu steps (recorded: %s, %llu steps, by %s)\n",
               path.c_str(), repro->scenario.name.c_str(), (unsigned long long)repro->seed, repro->decisions.size(),
               (unsigned long long)r.steps, repro->verdict.c_str(), (unsigned long long)repro->steps,

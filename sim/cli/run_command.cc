@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "engine/env/posix_env.h"
+#include "sim/chrome_trace.h"
 #include "sim/cli/command.h"
 #include "sim/repro.h"
 #include "sim/runner.h"
@@ -26,6 +27,7 @@ ABSL_FLAG(int64_t, seed, -1, "run: one seed");
 ABSL_FLAG(std::string, duration, "", "run: keep running seeds (from --seeds' start, or 1) for this long: 90s, 10m, 1h");
 ABSL_FLAG(std::string, report, "", "run: write a JSON report of every seed to this file");
 ABSL_FLAG(std::string, repro_dir, "lsmsim-repro", "run: where failing seeds write their repro files (made if missing)");
+ABSL_FLAG(std::string, trace, "", "run --seed N, replay: write the run as Chrome trace-event JSON (Perfetto) to this file");
 ABSL_FLAG(bool, check_determinism, false, "run: run every seed twice and fail on any difference");
 ABSL_FLAG(bool, canary, false, "run: corrupt a promised-durable byte after each crash (the oracle must fail)");
 ABSL_FLAG(bool, overhead, false, "run: measure the simulator's overhead (SimEnv without faults vs MemEnv) instead");
@@ -146,8 +148,17 @@ int RunRun(const std::vector<std::string>& args) {
   uint64_t done = 0, failed = 0, canaries = 0;
   SeedResult totals;
   std::string first_failure;
+  const std::string trace_path = absl::GetFlag(FLAGS_trace);
+  if (!trace_path.empty() && one < 0) return UsageError("--trace needs --seed N (one seed)");
+  std::vector<sim::TraceEvent> events;
+  RunOptions options;
+  if (!trace_path.empty()) options.events = &events;
   for (uint64_t seed = first;; ++seed) {
-    SeedResult r = sim::RunSeed(*scenario, seed);
+    SeedResult r = sim::RunSeed(*scenario, seed, options);
+    if (!trace_path.empty()) {
+      Status w = sim::WriteJsonFile(trace_path, sim::ChromeTrace(events, absl::StrFormat("%s seed %u", scenario->name, seed)));
+      if (!w.ok()) return InputError(w);
+    }
     if (determinism && r.pass) {
       SeedResult again = sim::RunSeed(*scenario, seed);
       if (again.trace_hash != r.trace_hash || again.pass != r.pass || again.steps != r.steps) {

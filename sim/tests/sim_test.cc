@@ -2,7 +2,10 @@
 // history oracle, and whole seeds (pass, replay, determinism, the canary).
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "engine/db.h"
+#include "sim/chrome_trace.h"
 #include "sim/decisions.h"
 #include "sim/oracle.h"
 #include "sim/prng.h"
@@ -305,6 +308,46 @@ TEST(ShrinkTest, FailureKindIsTheOracleWithNumbersAndKeysRubbedOut) {
   EXPECT_EQ(FailureKind("recovery opened checkpoint 12; the newest valid durable checkpoint is 14"),
             "recovery opened checkpoint # the newest valid durable checkpoint is #");
   EXPECT_NE(FailureKind("op 3: integrity check after recovery: x"), FailureKind("op 3: scan after recovery failed: x"));
+}
+
+}  // namespace
+}  // namespace lsm::sim
+
+namespace lsm::sim {
+namespace {
+
+// --trace: a whole run as Chrome trace-event JSON that parses back and holds Env calls with their file
+// and offset, the workload's operations as spans, a recovery span and the power-loss marker.
+TEST(ChromeTraceTest, ARunWithACrashParsesAndHoldsEnvCallsOperationsAndRecovery) {
+  auto scenario = LoadScenario("default");
+  ASSERT_TRUE(scenario.ok());
+  std::vector<TraceEvent> events;
+  RunOptions options;
+  options.events = &events;
+  SeedResult r = RunSeed(*scenario, 3, options);
+  ASSERT_TRUE(r.pass) << r.message;
+  ASSERT_GT(r.crashes, 0u);
+  auto parsed = ParseJson(ChromeTrace(events, "default seed 3").Dump());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  const Json* list = parsed->Find("traceEvents");
+  ASSERT_NE(list, nullptr);
+  ASSERT_TRUE(list->is_array());
+  std::set<std::string> names;
+  bool write_with_offset = false;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const Json& e = (*list)[i];
+    const std::string name = *e.Find("name")->AsString(), ph = *e.Find("ph")->AsString();
+    names.insert(ph + ":" + name);
+    if (name == "write" && ph == "X") {
+      const Json* args = e.Find("args");
+      write_with_offset |= args != nullptr && args->Find("file") != nullptr && args->Find("offset") != nullptr;
+    }
+  }
+  EXPECT_TRUE(write_with_offset);
+  for (const char* want : {"X:write", "X:read", "X:sync", "X:put", "X:recovery", "i:power-loss", "i:recovered",
+                           "i:verdict", "M:thread_name"}) {
+    EXPECT_TRUE(names.count(want)) << want;
+  }
 }
 
 }  // namespace
