@@ -202,6 +202,15 @@ add_test(NAME sim_shrink_canary COMMAND sh -c "d=$(mktemp -d); cd $d; \"$0\" run
   \"$0\" replay small.json > rep; [ $? -eq 1 ] && grep -q 'FAIL reproduced' rep || { cat rep; exit 1; }
   echo shrink checked; cd /; rm -rf $d" $<TARGET_FILE:lsmsim>)
 set_tests_properties(sim_shrink_canary PROPERTIES PASS_REGULAR_EXPRESSION "shrink checked")
+# `lsmsim report merge`: the reports of seeds 1..5 and 6..9 merge into exactly the report of 1..9 (seeds
+# in order, every count summed); overlapping reports are refused.
+add_test(NAME sim_report_merge COMMAND sh -c "set -e; d=$(mktemp -d); cd $d
+  \"$0\" run --seeds 1..5 --report a.json > /dev/null; \"$0\" run --seeds 6..9 --report b.json > /dev/null
+  \"$0\" run --seeds 1..9 --report all.json > /dev/null
+  \"$0\" report merge b.json a.json -o m.json; cmp m.json all.json
+  if \"$0\" report merge a.json a.json 2> err; then exit 1; fi; grep -q 'seed 1 is in both' err
+  echo merge checked; cd /; rm -rf $d" $<TARGET_FILE:lsmsim>)
+set_tests_properties(sim_report_merge PROPERTIES PASS_REGULAR_EXPRESSION "merge checked")
 cli_exit2(
     "run_no_seeds|run"
     "run_bad_range|run --seeds 5..1"

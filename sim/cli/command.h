@@ -54,6 +54,7 @@ int RunDbBench();
 int RunRun(const std::vector<std::string>& args);
 int RunReplay(const std::vector<std::string>& args);
 int RunShrink(const std::vector<std::string>& args);
+int RunReport(const std::vector<std::string>& args);
 // A repro file (sim/repro.h) read and checked; kInvalidArgument naming the path and the field.
 Result<sim::Repro> ReadRepro(const std::string& path);
 int RunScenarios(const std::vector<std::string>& args);

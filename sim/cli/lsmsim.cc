@@ -24,6 +24,8 @@ const std::vector<Command>& Commands() {
        "run a repro file's decisions again: check the trace hash, show the last events and the verdict", RunReplay},
       {"shrink", "shrink REPRO.json [-o SMALL.json] [--max_runs N]",
        "minimise a repro file's decisions while it fails the same way; writes the small repro", RunShrink},
+      {"report", "report merge A.json B.json ... [-o OUT.json]",
+       "merge the reports of a campaign's shards into one (disjoint seeds, counts summed)", RunReport},
       {"scenarios", "scenarios", "list the built-in scenarios", RunScenarios},
       {"ckpt", "ckpt decode FILE [--page 1|2] [--json] | ckpt encode FILE.json > page.bin | ckpt summary FILE...",
        "decode a checkpoint meta page, encode one from JSON, or summarise many pages and databases", RunCkpt},

@@ -11,7 +11,7 @@
 #include "sim/repro.h"
 #include "sim/shrink.h"
 
-ABSL_FLAG(std::string, o, "", "shrink: where to write the shrunk repro file (default: REPRO with .small.json)");
+ABSL_FLAG(std::string, o, "", "shrink: where to write the shrunk repro file (default: REPRO with .small.json); report merge: where to write the merged report (default: stdout)");
 ABSL_FLAG(int64_t, max_runs, 5000, "shrink: at most this many simulated runs");
 
 namespace lsm::cli {
