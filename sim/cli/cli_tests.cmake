@@ -143,6 +143,7 @@ cli_exit2(
     "bench_keys_huge|db bench --bench_keys 9223372036854775807"
     "bench_keys_zero|db bench --bench_keys 0"
     "bench_rounds_huge|db bench --bench_rounds 1000000"
+    "bench_scans_zero|db bench --bench_scans 0"
     "bench_cache_negative|db bench --bench_cache_kb -1")
 cli_test(load_flag_names_it ARGS db load /nonexistent/new.db --automerge 17 EXPECT "--automerge 17 is outside 2..16")
 

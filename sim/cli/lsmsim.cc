@@ -34,7 +34,7 @@ const std::vector<Command>& Commands() {
       {"db",
        "db load FILE [--page_size B] [--block_size B] [--safety off|normal|full] [--automerge N] < TSV | "
        "db dump FILE | db get FILE KEY_HEX | db put FILE KEY_HEX VALUE_HEX | db check FILE | "
-       "db bench [--bench_keys N] [--bench_rounds R] [--bench_dir D]",
+       "db bench [--bench_keys N] [--bench_rounds R] [--bench_scans S] [--bench_dir D]",
        "the engine on real files: load/dump hex TSV, get/put one key, integrity check, benchmark vs LevelDB", RunDb},
   };
   return commands;
