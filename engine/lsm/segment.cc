@@ -56,6 +56,7 @@ Status SegmentCursor::Fail(Status s) {
 // checkpoints cannot make the arithmetic wrap) and resets the walk budget.
 Status SegmentCursor::Anchor() {
   valid_ = false;
+  spill_page_no_ = 0;
   displacement_ = 0;
   if (!GeometryOk(g_)) {
     return Status::Corrupt("segment: unsupported geometry pgsz " + std::to_string(g_.pgsz) + " blksz " +
@@ -156,7 +157,12 @@ Status SegmentCursor::StepToRecordPage(int dir, bool* end) {
     if (uint64_t(displacement_ < 0 ? -displacement_ : displacement_) >= max_walk_) {
       return Fail(CorruptAt(page_.no, 0, "run continues past its size of " + std::to_string(seg_.size) + " pages"));
     }
-    LSM_RETURN_IF_ERROR(Fail(LoadPage(*nb, &page_, dir > 0 ? RunPagesAfter(*nb) : 0)));
+    if (dir > 0 && spill_page_no_ == *nb) {
+      std::swap(page_, spill_page_);  // the page the last record spilled into: loaded already
+      spill_page_no_ = 0;
+    } else {
+      LSM_RETURN_IF_ERROR(Fail(LoadPage(*nb, &page_, dir > 0 ? RunPagesAfter(*nb) : 0)));
+    }
     valid_ = false;
     if (!page_.IsBtree() && page_.nrec > 0) return Status::Ok();
   }
@@ -170,14 +176,16 @@ Status SegmentCursor::ReadBody(const Page& p, uint32_t off, uint64_t len, Bytes*
   out->insert(out->end(), p.d() + off, p.d() + off + here);
   if (here == len) return Status::Ok();
   // The body spills into the data areas of the following leaf pages.
-  Page sp;
+  Page& sp = spill_page_;
   const Page* cur = &p;
   for (uint64_t steps = 1;; ++steps) {
     auto nb = Neighbour(*cur, +1);
     if (!nb.ok()) return nb.status();
     if (*nb == 0) return CorruptAt(p.no, off, "record body runs past the end of the run");
     if (steps >= max_walk_) return CorruptAt(p.no, off, "record body longer than the run");
+    spill_page_no_ = 0;
     LSM_RETURN_IF_ERROR(LoadPage(*nb, &sp, RunPagesAfter(*nb)));
+    spill_page_no_ = *nb;
     cur = &sp;
     if (sp.IsBtree()) continue;
     const uint64_t n = std::min<uint64_t>(len - out->size(), sp.DataEnd());

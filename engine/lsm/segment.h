@@ -176,6 +176,8 @@ class SegmentCursor : public RecordCursor {
   bool valid_ = false;
   Page page_;
   Page scratch_;
+  Page spill_page_;             // the last page a record body spilled into (ReadBody), as loaded
+  uint64_t spill_page_no_ = 0;  // its number as LoadPage was given it, or 0
   Page root_;                 // the b-tree root, kept across seeks
   uint64_t root_logical_ = 0;
   std::map<uint64_t, Page> inner_;  // inner b-tree pages below the root, by page number, kept too
