@@ -212,8 +212,15 @@ add_test(NAME sim_report_merge COMMAND sh -c "set -e; d=$(mktemp -d); cd $d
   if \"$0\" report merge a.json a.json 2> err; then exit 1; fi; grep -q 'seed 1 is in both' err
   echo merge checked; cd /; rm -rf $d" $<TARGET_FILE:lsmsim>)
 set_tests_properties(sim_report_merge PROPERTIES PASS_REGULAR_EXPRESSION "merge checked")
+# --jobs: seeds on worker threads give byte for byte the report of --jobs 1 (every verdict, count and
+# trace hash, in seed order).
+add_test(NAME sim_jobs_identical COMMAND sh -c "set -e; d=$(mktemp -d); cd $d
+  \"$0\" run --seeds 1..300 --jobs 1 --report one.json > /dev/null; \"$0\" run --seeds 1..300 --jobs 3 --report three.json > /dev/null
+  cmp one.json three.json; echo jobs checked; cd /; rm -rf $d" $<TARGET_FILE:lsmsim>)
+set_tests_properties(sim_jobs_identical PROPERTIES PASS_REGULAR_EXPRESSION "jobs checked")
 cli_exit2(
     "run_no_seeds|run"
+    "run_jobs_negative|run --seeds 1..2 --jobs -1"
     "run_bad_range|run --seeds 5..1"
     "run_bad_duration|run --duration 10x"
     "run_unknown_scenario|run --scenario nope --seed 1"

@@ -19,6 +19,7 @@
 #include "sim/cli/command.h"
 #include "sim/repro.h"
 #include "sim/runner.h"
+#include "sim/seed_pool.h"
 #include "sim/scenario.h"
 
 ABSL_FLAG(std::string, scenario, "default", "run: a built-in scenario (lsmsim scenarios) or a scenario JSON file");
@@ -28,6 +29,7 @@ ABSL_FLAG(std::string, duration, "", "run: keep running seeds (from --seeds' sta
 ABSL_FLAG(std::string, report, "", "run: write a JSON report of every seed to this file");
 ABSL_FLAG(std::string, repro_dir, "lsmsim-repro", "run: where failing seeds write their repro files (made if missing)");
 ABSL_FLAG(std::string, trace, "", "run --seed N, replay: write the run as Chrome trace-event JSON (Perfetto) to this file");
+ABSL_FLAG(int, jobs, 0, "run: seeds run on this many threads (default: the machine's cores); results identical to --jobs 1");
 ABSL_FLAG(bool, check_determinism, false, "run: run every seed twice and fail on any difference");
 ABSL_FLAG(bool, canary, false, "run: corrupt a promised-durable byte after each crash (the oracle must fail)");
 ABSL_FLAG(bool, overhead, false, "run: measure the simulator's overhead (SimEnv without faults vs MemEnv) instead");
@@ -153,8 +155,13 @@ int RunRun(const std::vector<std::string>& args) {
   std::vector<sim::TraceEvent> events;
   RunOptions options;
   if (!trace_path.empty()) options.events = &events;
+  int jobs = absl::GetFlag(FLAGS_jobs);
+  if (jobs < 0 || jobs > 256) return UsageError(absl::StrFormat("--jobs %d is outside 0..256 (0: the machine's cores)", jobs));
+  if (jobs == 0) jobs = sim::DefaultJobs();
+  if (!trace_path.empty() || first == last) jobs = 1;
+  sim::SeedPool pool(*scenario, first, last, jobs);
   for (uint64_t seed = first;; ++seed) {
-    SeedResult r = sim::RunSeed(*scenario, seed, options);
+    SeedResult r = options.events != nullptr ? sim::RunSeed(*scenario, seed, options) : pool.Take(seed);
     if (!trace_path.empty()) {
       Status w = sim::WriteJsonFile(trace_path, sim::ChromeTrace(events, absl::StrFormat("%s seed %u", scenario->name, seed)));
       if (!w.ok()) return InputError(w);
