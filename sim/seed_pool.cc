@@ -4,8 +4,10 @@ namespace lsm::sim {
 
 int DefaultJobs() { return int(std::max(1u, std::thread::hardware_concurrency())); }
 
-SeedPool::SeedPool(const Scenario& scenario, uint64_t first, uint64_t last, int jobs)
-    : scenario_(scenario), last_(last), window_(size_t(std::max(jobs, 1)) * 4), next_(first), taken_(first) {
+SeedPool::SeedPool(const Scenario& scenario, uint64_t first, uint64_t last, uint64_t stride, int jobs)
+    : scenario_(scenario), first_(first), stride_(std::max<uint64_t>(stride, 1)),
+      count_(last == ~uint64_t{0} ? ~uint64_t{0} : (last - first) / std::max<uint64_t>(stride, 1) + 1),
+      window_(uint64_t(std::max(jobs, 1)) * 4) {
   if (jobs <= 1) return;
   workers_.reserve(size_t(jobs));
   for (int i = 0; i < jobs; ++i) workers_.emplace_back([this] { Work(); });
@@ -23,19 +25,14 @@ SeedPool::~SeedPool() {
 void SeedPool::Work() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    changed_.wait(lock, [&] { return stop_ || (next_ - taken_ < window_ && next_ <= last_ && next_ >= taken_); });
+    changed_.wait(lock, [&] { return stop_ || (next_ - taken_ < window_ && next_ < count_); });
     if (stop_) return;
-    const uint64_t seed = next_++;
+    const uint64_t seed = first_ + next_++ * stride_;
     lock.unlock();
     SeedResult r = RunSeed(scenario_, seed);
     lock.lock();
     done_.emplace(seed, std::move(r));
     changed_.notify_all();
-    if (seed == last_) {  // nothing after the last seed (and next_ must not wrap past ~0)
-      stop_ = true;
-      changed_.notify_all();
-      return;
-    }
   }
 }
 
@@ -45,7 +42,7 @@ SeedResult SeedPool::Take(uint64_t seed) {
   changed_.wait(lock, [&] { return done_.count(seed) != 0; });
   SeedResult r = std::move(done_[seed]);
   done_.erase(seed);
-  taken_ = seed + 1;
+  taken_ = (seed - first_) / stride_ + 1;
   changed_.notify_all();
   return r;
 }

@@ -18,28 +18,30 @@ namespace lsm::sim {
 
 class SeedPool {
  public:
-  // Seeds first..last in order (last may be ~0 for an open-ended campaign). jobs >= 1; with 1 no thread
-  // is started and Take runs the seed itself.
-  SeedPool(const Scenario& scenario, uint64_t first, uint64_t last, int jobs);
+  // Seeds first, first + stride, ... up to last, in order (last may be ~0 for an open-ended campaign;
+  // stride > 1 for one shard of a campaign). jobs >= 1; with 1 no thread is started and Take runs the
+  // seed itself.
+  SeedPool(const Scenario& scenario, uint64_t first, uint64_t last, uint64_t stride, int jobs);
   ~SeedPool();  // stops the workers; seeds not taken are dropped
   SeedPool(const SeedPool&) = delete;
   SeedPool& operator=(const SeedPool&) = delete;
 
-  // The result of `seed`. REQUIRES: seeds are taken in order, from first.
+  // The result of `seed`. REQUIRES: seeds are taken in order: first, first + stride, ...
   SeedResult Take(uint64_t seed);
 
  private:
   void Work();
 
   const Scenario& scenario_;
-  const uint64_t last_;
-  const size_t window_;
+  const uint64_t first_, stride_;
+  const uint64_t count_;  // seeds in the campaign (~0: open-ended)
+  const uint64_t window_;
   std::mutex mu_;
   std::condition_variable changed_;
-  uint64_t next_ = 0;     // the next seed a worker claims
-  uint64_t taken_ = 0;    // seeds below this were handed out
+  uint64_t next_ = 0;     // index of the next seed a worker claims
+  uint64_t taken_ = 0;    // seeds of lower index were handed out
   bool stop_ = false;
-  std::map<uint64_t, SeedResult> done_;  // finished, not yet taken (keyed by seed: taken in order)
+  std::map<uint64_t, SeedResult> done_;  // finished, not yet taken, by seed
   std::vector<std::thread> workers_;
 };
 

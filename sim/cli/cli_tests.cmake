@@ -218,8 +218,29 @@ add_test(NAME sim_jobs_identical COMMAND sh -c "set -e; d=$(mktemp -d); cd $d
   \"$0\" run --seeds 1..300 --jobs 1 --report one.json > /dev/null; \"$0\" run --seeds 1..300 --jobs 3 --report three.json > /dev/null
   cmp one.json three.json; echo jobs checked; cd /; rm -rf $d" $<TARGET_FILE:lsmsim>)
 set_tests_properties(sim_jobs_identical PROPERTIES PASS_REGULAR_EXPRESSION "jobs checked")
+# --shard i/n: the shards of a campaign are disjoint and their merged report is exactly the whole
+# campaign's. --seed_from_commit shifts the seeds by the commit's first 12 hex digits (0xabcdef123456).
+add_test(NAME sim_shards_and_commit_seeds COMMAND sh -c "set -e; d=$(mktemp -d); cd $d
+  for i in 0 1 2; do \"$0\" run --seeds 1..90 --shard $i/3 --jobs 2 --report s$i.json > /dev/null; done
+  \"$0\" run --seeds 1..90 --report all.json > /dev/null
+  \"$0\" report merge s2.json s0.json s1.json -o merged.json > /dev/null; cmp merged.json all.json
+  \"$0\" run --seeds 1..2 --seed_from_commit abcdef1234567890 --report c.json | grep -q 'shifted by 188900967593046'
+  grep -q '\"seed\":188900967593047,' c.json; grep -q '\"seed\":188900967593048,' c.json
+  echo shards checked; cd /; rm -rf $d" $<TARGET_FILE:lsmsim>)
+set_tests_properties(sim_shards_and_commit_seeds PROPERTIES PASS_REGULAR_EXPRESSION "shards checked")
+# --junit: well-formed JUnit XML with the campaign and each failing seed, whose failure text is its
+# reproduction line.
+add_test(NAME sim_junit COMMAND sh -c "d=$(mktemp -d); cd $d; \"$0\" run --scenario canary --seeds 1..3 --junit j.xml > /dev/null
+  [ $? -eq 1 ] && xmllint --noout j.xml && grep -q '<testsuite name=\"lsmsim run canary\" tests=\"4\" failures=\"4\"' j.xml &&
+  grep -q 'name=\"seed 2\"><failure' j.xml && grep -q 'reproduce: lsmsim run --scenario canary --seed 2 --canary' j.xml || exit 1
+  \"$0\" run --seeds 1..3 --junit ok.xml > /dev/null && xmllint --noout ok.xml && grep -q 'failures=\"0\"' ok.xml || exit 1
+  echo junit checked; cd /; rm -rf $d" $<TARGET_FILE:lsmsim>)
+set_tests_properties(sim_junit PROPERTIES PASS_REGULAR_EXPRESSION "junit checked")
 cli_exit2(
     "run_no_seeds|run"
+    "run_shard_bad|run --seeds 1..9 --shard 3/3"
+    "run_shard_empty|run --seeds 5..5 --shard 1/2"
+    "run_commit_bad|run --seeds 1..2 --seed_from_commit xyz"
     "run_jobs_negative|run --seeds 1..2 --jobs -1"
     "run_bad_range|run --seeds 5..1"
     "run_bad_duration|run --duration 10x"

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -30,6 +32,9 @@ ABSL_FLAG(std::string, report, "", "run: write a JSON report of every seed to th
 ABSL_FLAG(std::string, repro_dir, "lsmsim-repro", "run: where failing seeds write their repro files (made if missing)");
 ABSL_FLAG(std::string, trace, "", "run --seed N, replay: write the run as Chrome trace-event JSON (Perfetto) to this file");
 ABSL_FLAG(int, jobs, 0, "run: seeds run on this many threads (default: the machine's cores); results identical to --jobs 1");
+ABSL_FLAG(std::string, shard, "", "run: i/n runs shard i (0-based) of n: every n-th seed of the range, from its i-th (CI matrices, Kubernetes Indexed Jobs)");
+ABSL_FLAG(std::string, seed_from_commit, "", "run: shift the seeds by a number read from this git commit id (its first 12 hex digits), so a nightly campaign's seeds follow from the commit alone");
+ABSL_FLAG(std::string, junit, "", "run: write a JUnit XML report here (a testcase for the campaign and one per failing seed)");
 ABSL_FLAG(bool, check_determinism, false, "run: run every seed twice and fail on any difference");
 ABSL_FLAG(bool, canary, false, "run: corrupt a promised-durable byte after each crash (the oracle must fail)");
 ABSL_FLAG(bool, overhead, false, "run: measure the simulator's overhead (SimEnv without faults vs MemEnv) instead");
@@ -91,6 +96,55 @@ Json SeedJson(const SeedResult& r) {
   return j;
 }
 
+std::string XmlEscaped(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        // XML 1.0 allows no other control characters than tab, newline and carriage return.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+          out += absl::StrFormat("\\x%02x", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+// JUnit XML as GitHub Actions, GitLab and Jenkins read it: one testsuite per scenario, a testcase for the
+// campaign (failed if any seed failed) and one per failing seed whose failure text is its reproduction.
+Status WriteJunit(const std::string& path, const std::string& scenario, const std::string& range, uint64_t seeds,
+                  double seconds, const std::vector<std::pair<uint64_t, std::string>>& failures) {
+  std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  const std::string name = XmlEscaped("lsmsim run " + scenario);
+  x += absl::StrFormat("<testsuites name=\"lsmsim\" tests=\"%u\" failures=\"%u\" time=\"%.3f\">\n", failures.size() + 1,
+                       failures.size() + (failures.empty() ? 0 : 1), seconds);
+  x += absl::StrFormat("  <testsuite name=\"%s\" tests=\"%u\" failures=\"%u\" time=\"%.3f\">\n", name, failures.size() + 1,
+                       failures.size() + (failures.empty() ? 0 : 1), seconds);
+  x += absl::StrFormat("    <testcase classname=\"%s\" name=\"%s\" time=\"%.3f\">", name,
+                       XmlEscaped(absl::StrFormat("campaign: %u seeds (%s)", seeds, range)), seconds);
+  if (!failures.empty()) {
+    x += absl::StrFormat("<failure message=\"%u of %u seeds failed\"/>", failures.size(), seeds);
+  }
+  x += "</testcase>\n";
+  for (const auto& [seed, text] : failures) {
+    x += absl::StrFormat("    <testcase classname=\"%s\" name=\"seed %u\"><failure message=\"%s\">%s</failure></testcase>\n",
+                         name, seed, XmlEscaped(text.substr(0, text.find('\n'))), XmlEscaped(text));
+  }
+  x += "  </testsuite>\n</testsuites>\n";
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return Status::IoError(absl::StrFormat("cannot write %s: %s", path, std::strerror(errno)));
+  const bool ok = std::fwrite(x.data(), 1, x.size(), f) == x.size();
+  if (std::fclose(f) != 0 || !ok) return Status::IoError("cannot write " + path);
+  return Status::Ok();
+}
+
 int Overhead(const Scenario& s, uint64_t first, uint64_t count) {
   auto time = [&](RunOptions::Mode mode, uint64_t* hash) {
     RunOptions o;
@@ -141,6 +195,34 @@ int RunRun(const std::vector<std::string>& args) {
     if (one >= 0) return UsageError("--seed and --duration are exclusive");
     last = ~uint64_t{0};
   }
+  uint64_t stride = 1;
+  if (const std::string shard = absl::GetFlag(FLAGS_shard); !shard.empty()) {
+    uint64_t i = 0, n = 0;
+    const size_t slash = shard.find('/');
+    if (slash == std::string::npos || !absl::SimpleAtoi(shard.substr(0, slash), &i) ||
+        !absl::SimpleAtoi(shard.substr(slash + 1), &n) || n < 1 || n > 1000000 || i >= n) {
+      return UsageError("--shard '" + shard + "' is not i/n with 0 <= i < n <= 1000000");
+    }
+    if (one >= 0) return UsageError("--shard and --seed are exclusive");
+    if (first + i > last) return UsageError("--shard " + shard + " holds no seed of " + seeds);
+    first += i;
+    stride = n;
+  }
+  std::string commit_note;
+  if (const std::string sha = absl::GetFlag(FLAGS_seed_from_commit); !sha.empty()) {
+    uint64_t base = 0;
+    const bool hex = sha.size() >= 7 && sha.size() <= 64 &&
+                     std::all_of(sha.begin(), sha.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    if (!hex || !absl::SimpleHexAtoi(sha.substr(0, std::min<size_t>(sha.size(), 12)), &base)) {
+      return UsageError("--seed_from_commit '" + sha + "' is not a git commit id (7 to 64 hex digits)");
+    }
+    if (first > (uint64_t{1} << 62) || (last != ~uint64_t{0} && last > (uint64_t{1} << 62))) {
+      return UsageError("--seed_from_commit needs seeds below 2^62");
+    }
+    first += base;
+    if (last != ~uint64_t{0}) last += base;
+    commit_note = absl::StrFormat(" (seeds shifted by %u, from commit %s)", base, sha.substr(0, 12));
+  }
   if (absl::GetFlag(FLAGS_overhead)) return Overhead(*scenario, first, last - first + 1 > 1000 ? 200 : last - first + 1);
 
   const bool determinism = absl::GetFlag(FLAGS_check_determinism);
@@ -159,8 +241,11 @@ int RunRun(const std::vector<std::string>& args) {
   if (jobs < 0 || jobs > 256) return UsageError(absl::StrFormat("--jobs %d is outside 0..256 (0: the machine's cores)", jobs));
   if (jobs == 0) jobs = sim::DefaultJobs();
   if (!trace_path.empty() || first == last) jobs = 1;
-  sim::SeedPool pool(*scenario, first, last, jobs);
-  for (uint64_t seed = first;; ++seed) {
+  sim::SeedPool pool(*scenario, first, last, stride, jobs);
+  const uint64_t total = last == ~uint64_t{0} ? 0 : (last - first) / stride + 1;  // 0: until --duration ends
+  double last_progress = 0;
+  std::vector<std::pair<uint64_t, std::string>> failures;  // seed, message: the JUnit report's testcases
+  for (uint64_t seed = first;; seed += stride) {
     SeedResult r = options.events != nullptr ? sim::RunSeed(*scenario, seed, options) : pool.Take(seed);
     if (!trace_path.empty()) {
       Status w = sim::WriteJsonFile(trace_path, sim::ChromeTrace(events, absl::StrFormat("%s seed %u", scenario->name, seed)));
@@ -193,24 +278,33 @@ int RunRun(const std::vector<std::string>& args) {
                      : Status::IoError(absl::StrFormat("cannot make %s: %s", dir, std::strerror(errno)));
       if (tty) std::fprintf(stderr, "\r\033[K");
       std::printf("FAIL seed %llu (%s): %s\n", (unsigned long long)seed, r.config.c_str(), r.message.c_str());
-      std::printf("  reproduce: lsmsim run --scenario %s --seed %llu%s   (%s)\n",
-                  absl::GetFlag(FLAGS_scenario).c_str(), (unsigned long long)seed, scenario->canary ? " --canary" : "",
+      const std::string reproduce =
+          absl::StrFormat("lsmsim run --scenario %s --seed %u%s", absl::GetFlag(FLAGS_scenario), seed,
+                          scenario->canary ? " --canary" : "");
+      std::printf("  reproduce: %s   (%s)\n", reproduce.c_str(),
                   w.ok() ? ("or: lsmsim replay " + path).c_str() : ("no repro file: " + w.ToString()).c_str());
       std::fflush(stdout);
+      failures.emplace_back(seed, absl::StrFormat("%s\nreproduce: %s\nrepro file: %s\nconfig: %s", r.message, reproduce,
+                                                  w.ok() ? path : w.ToString(), r.config));
     }
     if (!absl::GetFlag(FLAGS_report).empty()) report_seeds.Push(SeedJson(r));
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    if (tty) {
-      std::fprintf(stderr, "\r\033[Kseeds %llu done, %.1f seeds/s, %llu failed", (unsigned long long)done,
-                   double(done) / std::max(elapsed, 1e-9), (unsigned long long)failed);
+    // On a terminal one line kept current; elsewhere (CI logs) a line every 10 s at most.
+    if (tty || elapsed - last_progress >= 10) {
+      const double rate = double(done) / std::max(elapsed, 1e-9);
+      const double left = total > 0 ? double(total - done) / std::max(rate, 1e-9) : std::max(duration - elapsed, 0.0);
+      std::fprintf(stderr, "%sseeds %llu%s done, %.1f seeds/s, %llu failed, ETA %.0f s%s", tty ? "\r\033[K" : "",
+                   (unsigned long long)done, total > 0 ? absl::StrFormat("/%u", total).c_str() : "", rate,
+                   (unsigned long long)failed, left, tty ? "" : "\n");
+      last_progress = elapsed;
     }
-    if (seed == last || (duration > 0 && elapsed >= duration)) break;
+    if ((total > 0 && done == total) || (duration > 0 && elapsed >= duration)) break;
   }
   if (tty) std::fprintf(stderr, "\n");
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("scenario %s: %llu seeds, %llu passed, %llu failed (%.1f seeds/s)\n", scenario->name.c_str(),
+  std::printf("scenario %s: %llu seeds, %llu passed, %llu failed (%.1f seeds/s)%s\n", scenario->name.c_str(),
               (unsigned long long)done, (unsigned long long)(done - failed), (unsigned long long)failed,
-              double(done) / std::max(elapsed, 1e-9));
+              double(done) / std::max(elapsed, 1e-9), commit_note.c_str());
   std::printf("  %llu crashes and recoveries, %llu commits, %llu flushes, %llu merges, %llu checkpoints (%llu mid-merge), "
               "%llu blocks reused, %llu free-list overflows%s\n",
               (unsigned long long)totals.crashes, (unsigned long long)totals.commits,
@@ -234,6 +328,12 @@ int RunRun(const std::vector<std::string>& args) {
     summary.Set("canary_applied", Json::Uint(canaries));
     report.Set("summary", summary);
     Status w = sim::WriteJsonFile(absl::GetFlag(FLAGS_report), report);
+    if (!w.ok()) return InputError(w);
+  }
+  if (const std::string junit = absl::GetFlag(FLAGS_junit); !junit.empty()) {
+    const std::string range = absl::StrFormat("seeds %u..%u%s", first, first + (done - 1) * stride,
+                                              stride > 1 ? absl::StrFormat(" step %u", stride) : "");
+    Status w = WriteJunit(junit, scenario->name, range + commit_note, done, elapsed, failures);
     if (!w.ok()) return InputError(w);
   }
   return failed == 0 ? kExitOk : kExitFailed;
