@@ -304,3 +304,7 @@ endif()
 # The benchmark keeps working (a tiny run; the figures themselves are BENCHMARKS.md's business).
 cli_test(db_bench_smoke ARGS db bench --bench_keys 3000 --bench_rounds 1 EXPECT "read-random +lsmsim +[0-9]+ ops/s")
 cli_test(run_overhead_smoke ARGS run --overhead --seeds 1..5 EXPECT "SimEnv without faults [0-9.]+ s: [0-9.]+x")
+
+# The CI examples (README, "Campaigns on many machines") parse as YAML and use only flags lsmsim has.
+add_test(NAME ci_examples_use_real_flags COMMAND python3 ${PROJECT_SOURCE_DIR}/.ci/check_ci_examples.py $<TARGET_FILE:lsmsim>
+  ${PROJECT_SOURCE_DIR}/.github/workflows/nightly.yml ${PROJECT_SOURCE_DIR}/.ci/k8s/campaign.yaml)

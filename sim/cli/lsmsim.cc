@@ -17,8 +17,8 @@ namespace lsm::cli {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"run",
-       "run [--scenario S] --seeds A..B | --seed N [--trace F.json] | --duration 60s [--report F.json] "
-       "[--check-determinism] [--canary] [--overhead]",
+       "run [--scenario S] --seeds A..B | --seed N [--trace F.json] | --duration 60s [--report F.json] [--jobs N] "
+       "[--shard i/n] [--seed_from_commit SHA] [--junit F.xml] [--repro_dir D] [--check-determinism] [--canary] [--overhead]",
        "simulate seeds of a scenario: the engine on SimEnv, crashed and recovered, judged by the oracles", RunRun},
       {"replay", "replay REPRO.json [--trace F.json]",
        "run a repro file's decisions again: check the trace hash, show the last events and the verdict", RunReplay},
