@@ -142,8 +142,8 @@ Json Scenario::ToJson() const {
   j.Set("weights", w);
   j.Set("crash_policy", List(crash_policy, [](const std::string& p) { return Json::String(p); }));
   j.Set("canary", Json::Bool(canary));
-  if (!start_from.empty()) j.Set("start_from", Json::String(start_from));
-  if (!start_expected.empty()) j.Set("start_expected", Json::String(start_expected));
+  if (!start_from.empty()) j.Set("start_from", Json::String(PortableScenarioPath(start_from)));
+  if (!start_expected.empty()) j.Set("start_expected", Json::String(PortableScenarioPath(start_expected)));
   return j;
 }
 

@@ -115,6 +115,13 @@ std::string GoldenDir() {
   return env != nullptr && *env != '\0' ? env : LSMSIM_GOLDEN_DIR;
 }
 
+std::string PortableScenarioPath(const std::string& resolved) {
+  const std::string golden = ResolveScenarioPath(kGoldenPrefix, "");
+  const std::string prefix = golden.ends_with('/') ? golden : golden + "/";
+  if (resolved.rfind(prefix, 0) == 0) return kGoldenPrefix + resolved.substr(prefix.size());
+  return resolved;
+}
+
 std::string ResolveScenarioPath(const std::string& value, const std::string& base_dir) {
   std::filesystem::path p;
   if (value.rfind(kGoldenPrefix, 0) == 0) {

@@ -55,6 +55,9 @@ std::string GoldenDir();
 
 // A start_from / start_expected value as a path (see above).
 std::string ResolveScenarioPath(const std::string& value, const std::string& base_dir);
+// The inverse for files under the golden directory ("golden:REST"), so that a repro or regression file
+// naming a golden database works on any machine; any other path as it is.
+std::string PortableScenarioPath(const std::string& resolved);
 
 // Loads `path` (resolved) and, if `expected_path` is not empty, the listing to cross-check it with.
 // kInvalidArgument naming the field and the file for a value that is wrong.

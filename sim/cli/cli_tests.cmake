@@ -308,3 +308,17 @@ cli_test(run_overhead_smoke ARGS run --overhead --seeds 1..5 EXPECT "SimEnv with
 # The CI examples (README, "Campaigns on many machines") parse as YAML and use only flags lsmsim has.
 add_test(NAME ci_examples_use_real_flags COMMAND python3 ${PROJECT_SOURCE_DIR}/.ci/check_ci_examples.py $<TARGET_FILE:lsmsim>
   ${PROJECT_SOURCE_DIR}/.github/workflows/nightly.yml ${PROJECT_SOURCE_DIR}/.ci/k8s/campaign.yaml)
+
+# Regression cases (scenarios/regressions/README.md): each repro file replays with its recorded trace
+# hash and passes, or, with an expected_failure reason, fails as recorded.
+file(GLOB LSMSIM_REGRESSIONS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/scenarios/regressions/*.json)
+foreach(case ${LSMSIM_REGRESSIONS})
+  get_filename_component(case_name ${case} NAME_WE)
+  file(READ ${case} case_json)
+  string(JSON reason ERROR_VARIABLE no_reason GET "${case_json}" expected_failure)
+  if(no_reason)
+    add_test(NAME regression_${case_name} COMMAND lsmsim replay ${case})
+  else()
+    add_test(NAME regression_${case_name} COMMAND sh -c "\"$0\" replay \"$1\"; [ $? -eq 1 ]" $<TARGET_FILE:lsmsim> ${case})
+  endif()
+endforeach()

@@ -55,6 +55,7 @@ int RunRun(const std::vector<std::string>& args);
 int RunReplay(const std::vector<std::string>& args);
 int RunShrink(const std::vector<std::string>& args);
 int RunReport(const std::vector<std::string>& args);
+int RunRecord(const std::vector<std::string>& args);
 // A repro file (sim/repro.h) read and checked; kInvalidArgument naming the path and the field.
 Result<sim::Repro> ReadRepro(const std::string& path);
 int RunScenarios(const std::vector<std::string>& args);

@@ -24,6 +24,8 @@ const std::vector<Command>& Commands() {
        "run a repro file's decisions again: check the trace hash, show the last events and the verdict", RunReplay},
       {"shrink", "shrink REPRO.json [-o SMALL.json] [--max_runs N]",
        "minimise a repro file's decisions while it fails the same way; writes the small repro", RunShrink},
+      {"record", "record --scenario S --seed N -o F.json --why TEXT [--expected_failure REASON]",
+       "run one seed and write its repro file with why it is kept (a regression case)", RunRecord},
       {"report", "report merge A.json B.json ... [-o OUT.json]",
        "merge the reports of a campaign's shards into one (disjoint seeds, counts summed)", RunReport},
       {"scenarios", "scenarios", "list the built-in scenarios", RunScenarios},
