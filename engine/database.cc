@@ -236,8 +236,19 @@ Status Database::Recover() {
     }
   } else {
     // Blank meta pages: a new database, or one whose first checkpoint never reached the disk (its
-    // commits are in the log). Anything else is not ours: refuse rather than overwrite it.
-    if (std::any_of(meta.begin(), meta.end(), [](uint8_t b) { return b != 0; })) {
+    // commits are in the log). One blank page beside an invalid one, with a log beside the file: the
+    // first checkpoint was torn by a crash (env.h lets a torn sector hold garbage) before a second one
+    // was written; its commits are in the log too. Anything else is not ours: refuse rather than
+    // overwrite it.
+    auto blank = [](ByteView page) { return std::all_of(page.begin(), page.end(), [](uint8_t b) { return b == 0; }); };
+    const bool one_blank = blank(ByteView(meta).first(kMetaPageSize)) || blank(ByteView(meta).subspan(kMetaPageSize));
+    bool torn_first = false;
+    if (one_blank && !blank(meta)) {
+      auto log = env_->Exists(log_path_);
+      if (!log.ok()) return log.status();
+      torn_first = *log;
+    }
+    if (!blank(meta) && !torn_first) {
       return Status::NotADatabase(absl::StrFormat("%s: neither meta page holds a valid checkpoint (page 1: %s; page 2: %s)",
                                                   path_, choice.page1_error.ToString(),
                                                   choice.page2_error.ToString()));
