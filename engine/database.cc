@@ -11,6 +11,7 @@
 #include "engine/page_cache.h"
 #include "engine/segment.h"
 #include "engine/vector_cursor.h"
+#include "engine/weaken.h"
 
 namespace lsm {
 namespace {
@@ -550,6 +551,7 @@ void Database::ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView valu
 Status Database::MakeRoomForLevel() {
   RoomMaker room(options_.automerge);
   for (;;) {
+    env_->Yield();  // the hang watchdog's scheduling point (a loop its input does not bound)
     const RoomMaker::Step step = room.Next(ShapeOf(snap_.levels));
     if (step.kind == RoomMaker::Step::Kind::kDone) return Status::Ok();
     if (step.kind == RoomMaker::Step::Kind::kFull) {
@@ -623,6 +625,7 @@ Status Database::Flush() {
 
 Status Database::SpillFreelistIfNeeded() {
   while (free_.Delta().size() > options_.max_freelist) {
+    env_->Yield();
     uint64_t pages = 0;
     LSM_RETURN_IF_ERROR(WriteTopLevel({}, kLevelFreelistOnly, true, &pages));
     Published(pages);
@@ -781,6 +784,7 @@ Result<uint64_t> Database::DoWork(int nmerge, int64_t page_budget, bool force) {
   // most as many merges as there were levels (one, when merging everything).
   size_t starts_left = nmerge <= 1 ? 1 : std::max<size_t>(snap_.levels.size(), 1);
   for (;;) {
+    env_->Yield();
     if (!merge_) {
       if (starts_left == 0) return total;
       --starts_left;
@@ -798,6 +802,7 @@ Result<uint64_t> Database::DoWork(int nmerge, int64_t page_budget, bool force) {
     }
     const uint64_t remaining = page_budget < 0 ? std::numeric_limits<uint64_t>::max() : uint64_t(page_budget) - total;
     uint64_t pages = 0;
+    if (LSM_WEAKENED(kWorkWithoutMerging)) continue;
     Status s = MergeStep(remaining, &pages);
     if (!s.ok()) return Fail(s);
     total += pages;

@@ -131,6 +131,55 @@ std::string Diff(const Oracle::Map& expected, const Oracle::Map& got) {
 
 }  // namespace
 
+Status Oracle::CheckReopened(const Map& reopened_map, uint32_t user_version) {
+  const State reopened{reopened_map, user_version};
+  State state = base_;
+  for (size_t c = 0;; ++c) {
+    if (c >= durable_ && state == reopened) {
+      history_.resize(c);  // later commits are gone for good
+      flushed_ = std::min<uint64_t>(flushed_, c);
+      committed_ = reopened;
+      maybe_.reset();
+      DropOpen();
+      return Status::Ok();
+    }
+    if (c == history_.size()) break;
+    for (const LogOp& op : history_[c]) ApplyTo(op, &state);
+  }
+  if (maybe_) {
+    for (const LogOp& op : *maybe_) ApplyTo(op, &state);
+    if (state == reopened) {
+      history_.push_back(std::move(*maybe_));  // it made it: a commit like the others, not promised
+      maybe_.reset();
+      committed_ = reopened;
+      DropOpen();
+      return Status::Ok();
+    }
+  }
+  State promised = base_;
+  for (size_t i = 0; i < durable_; ++i) {
+    for (const LogOp& op : history_[i]) ApplyTo(op, &promised);
+  }
+  return Status::Corrupt(absl::StrFormat(
+      "reopened database (%u keys, user version %u) matches no commit boundary in [%u, %u] (safety %s): against the "
+      "last promised commit (user version %u)%s",
+      reopened.map.size(), reopened.user_version, durable_, history_.size(), SafetyName(safety_), promised.user_version,
+      Diff(promised.map, reopened.map)));
+}
+
+bool Oracle::AtSomeBoundary(const Map& map, uint32_t user_version) const {
+  const State want{map, user_version};
+  State state = base_;
+  for (size_t c = 0;; ++c) {
+    if (state == want) return true;
+    if (c == history_.size()) break;
+    for (const LogOp& op : history_[c]) ApplyTo(op, &state);
+  }
+  if (!maybe_) return false;
+  for (const LogOp& op : *maybe_) ApplyTo(op, &state);
+  return state == want;
+}
+
 std::string Oracle::Difference(const Map& expected, const Map& got) { return Diff(expected, got); }
 
 Status Oracle::CheckRecovered(const Map& recovered_map, uint32_t user_version) {

@@ -64,6 +64,14 @@ class Oracle {
 
   // Judges the database recovered after a power loss; on success the model continues from it.
   Status CheckRecovered(const Map& recovered, uint32_t user_version = 0);
+  // Judges the database reopened without a power loss (after a process crash or an injected I/O
+  // error): the same boundary rule, but the promise stands: commits that were not promised durable are
+  // still not, so a later power loss may go back to the promised one. On success the model continues
+  // from the matching boundary.
+  Status CheckReopened(const Map& reopened, uint32_t user_version = 0);
+  // Out of contract: whether the state is some commit boundary since the last recovery (or the start),
+  // the failed commit included; "older" from the promise's point of view.
+  bool AtSomeBoundary(const Map& state, uint32_t user_version) const;
 
   Safety safety() const { return safety_; }
 

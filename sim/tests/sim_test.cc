@@ -291,5 +291,41 @@ TEST(ScenarioTest, BadScenarioFilesNameTheField) {
   EXPECT_EQ(again->ToJson().Dump(), d.ToJson().Dump());
 }
 
+// The hang watchdog: an engine call that passes more scheduling points than the budget is stopped
+// with SimEnv::Hang; a new call starts the count again.
+TEST(SimEnvTest, WatchdogStopsALoopWithoutEnvCalls) {
+  SimEnv::Options o;
+  o.max_yields_per_call = 10;
+  SimEnv env(nullptr, o);
+  for (int i = 0; i < 10; ++i) env.Yield();
+  EXPECT_THROW(env.Yield(), SimEnv::Hang);
+  env.BeginCall();
+  for (int i = 0; i < 10; ++i) env.Yield();
+}
+
+// Process crash: writes stay (pending, visible), locks go, old handles die; a power loss later may
+// still drop what was never synced. A failed fsync's dropped pages: reads see the durable image.
+TEST(SimEnvTest, ProcessCrashKeepsPendingWritesAndDropsLocks) {
+  SimEnv env(nullptr, SimEnv::Options{});
+  auto f = env.Open("f", OpenMode::kReadWriteCreate);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Write(0, Bytes{1, 2, 3}).ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE((*f)->Write(3, Bytes{4}).ok());
+  ASSERT_TRUE((*f)->Lock(4, LockMode::kExclusive).ok());
+  env.ArmCrash(env.step() + 1);
+  EXPECT_FALSE((*f)->Size().ok());
+  env.ProcessCrash();
+  EXPECT_FALSE((*f)->Size().ok());  // the dead process's handle
+  auto g = env.Open("f", OpenMode::kReadWriteCreate);
+  ASSERT_TRUE(g.ok());
+  EXPECT_TRUE((*g)->Lock(4, LockMode::kExclusive).ok());
+  EXPECT_EQ(*env.Contents("f"), (Bytes{1, 2, 3, 4}));
+  EXPECT_EQ(env.PendingCount("f"), 1u);
+  env.DiscardPending("f");
+  EXPECT_EQ(*env.Contents("f"), (Bytes{1, 2, 3}));
+  EXPECT_EQ(env.PendingCount("f"), 0u);
+}
+
 }  // namespace
 }  // namespace lsm::sim
