@@ -1,6 +1,6 @@
 // Weakened engine variants, for proving that the fault catalogue finds bugs (faults/README.md). Each
 // removes one defence and is named after it. They exist only in a second copy of the engine built with
-// the compile definition LSM_WEAKENED (the CMake target lsm_engine_weakened, linked by the variant
+// the compile definition LSM_WEAKENED_BUILD (the CMake target lsm_engine_weakened, linked by the variant
 // tests and `lsmsim_variants` alone): in the production library LSM_WEAKENED(...) is the constant
 // false and the code it guards compiles away.
 #pragma once
@@ -19,7 +19,7 @@ enum class Variant {
   kWorkWithoutMerging,         // a work call loops without taking a merge step (a hang, no Env call)
 };
 
-#ifdef LSM_WEAKENED
+#ifdef LSM_WEAKENED_BUILD
 inline Variant active = Variant::kNone;
 #define LSM_WEAKENED(v) (::lsm::weaken::active == ::lsm::weaken::Variant::v)
 #else

@@ -65,6 +65,7 @@ class FaultFile : public FileWrapper {
     }
     if (s_->Fire(Family::kLostWrite)) {
       s_->out_of_contract = true;
+      s_->silent_damage = true;
       ++s_->changed[size_t(Family::kLostWrite)];
       s_->sim->Note("lost-write", path_, offset, data.size(), 0);
       return Status::Ok();
@@ -101,6 +102,7 @@ class FaultFile : public FileWrapper {
     }
     if (Lies()) {
       s_->out_of_contract = true;
+      s_->silent_damage = true;  // pages a checkpoint names may never reach the disk whole
       if (s_->sim->PendingCount(path_) > 0) ++s_->changed[size_t(Family::kLyingSync)];
       s_->sim->Note("lying-sync", path_, 0, s_->sim->PendingCount(path_), 0);
       return Status::Ok();

@@ -32,7 +32,7 @@ struct FaultState {
   std::set<std::pair<std::string, std::string>> persistent;  // (path, call kind) failing until Repaired
   std::optional<std::pair<std::string, uint64_t>> latent;     // a bad sector: path, offset
   bool out_of_contract = false;
-  bool silent_damage = false;    // bit rot or a misdirected write fired (sim::FaultPlan::SilentDamagePossible)
+  bool silent_damage = false;    // bit rot, a lying sync, a lost or misdirected write fired (sim::FaultPlan::SilentDamagePossible)
   bool torn_meta_armed = false;  // the armed crash is a torn-meta one: the torn policy decides it
 
   bool active(Family f) const { return rate[size_t(f)] != 0; }

@@ -64,7 +64,9 @@ class FaultPlan {
   // Whether an out-of-contract fault has fired since the run began: from then on the older-state
   // oracle applies.
   virtual bool OutOfContract() const = 0;
-  // Whether a fault that can put bytes nobody wrote into a page has fired (bit rot, a misdirected write):
+  // Whether a fault that can put bytes nobody wrote into a page has fired (bit rot; a lost or a
+  // misdirected write, after which a value spanning pages mixes old and new ones; a lying sync, after
+  // which a checkpoint may name pages a crash then tears):
   // the format has no page checksums, so the engine cannot notice, and the oracle counts it instead.
   virtual bool SilentDamagePossible() const = 0;
   // Per family: fired / changed, in catalogue order, only families that are active in this seed.

@@ -137,7 +137,9 @@ Status Oracle::CheckReopened(const Map& reopened_map, uint32_t user_version) {
   for (size_t c = 0;; ++c) {
     if (c >= durable_ && state == reopened) {
       history_.resize(c);  // later commits are gone for good
-      flushed_ = std::min<uint64_t>(flushed_, c);
+      // Commits past the promise now live in the reopened engine's tree (replayed from the log), not
+      // in flushed runs: only a new Flush and Checkpoint promise them.
+      flushed_ = durable_;
       committed_ = reopened;
       maybe_.reset();
       DropOpen();
@@ -161,7 +163,7 @@ Status Oracle::CheckReopened(const Map& reopened_map, uint32_t user_version) {
     for (const LogOp& op : history_[i]) ApplyTo(op, &promised);
   }
   return Status::Corrupt(absl::StrFormat(
-      "reopened database (%u keys, user version %u) matches no commit boundary in [%u, %u] (safety %s): against the "
+      "recovered database (%u keys, user version %u) matches no commit boundary in [%u, %u] (safety %s): against the "
       "last promised commit (user version %u)%s",
       reopened.map.size(), reopened.user_version, durable_, history_.size(), SafetyName(safety_), promised.user_version,
       Diff(promised.map, reopened.map)));

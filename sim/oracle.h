@@ -74,6 +74,8 @@ class Oracle {
   bool AtSomeBoundary(const Map& state, uint32_t user_version) const;
 
   Safety safety() const { return safety_; }
+  // Whether nothing is promised: no promised commit and an empty starting state.
+  bool NothingPromised() const { return durable_ == 0 && base_ == State{}; }
 
   // The first few differences between `expected` and `got`, each as "; key K missing ..." (empty if
   // they are equal): what a failure message shows.

@@ -55,8 +55,8 @@ struct SeedResult {
   uint64_t recovery_crashes = 0;  // crashes during recovery
   uint64_t injected_errors = 0;   // engine calls that returned an injected I/O error
   uint64_t clean_errors = 0;      // out of contract: engine calls that returned an error (accepted)
-  uint64_t silent_damage = 0;     // out of contract: recoveries that returned bytes nobody wrote (bit rot,
-                                  // misdirected writes: the format has no page checksums to notice)
+  uint64_t silent_damage = 0;     // out of contract: recoveries that returned bytes nobody wrote (bit rot, lying
+                                  // syncs, lost or misdirected writes: the format has no page checksums)
   std::vector<uint64_t> decisions;   // every value drawn, for the repro file
   std::deque<TraceEvent> last_events;
 };

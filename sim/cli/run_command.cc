@@ -254,7 +254,7 @@ int RunRun(const std::vector<std::string>& args) {
               scenario->canary ? absl::StrFormat(", canary applied in %u seeds", canaries).c_str() : "");
   if (scenario->faults) {
     std::printf("  %llu process crashes, %llu crashes during recovery, %llu injected errors, %llu clean errors, %llu seeds "
-                "judged by the older-state oracle (%llu silent damage: bit rot or misdirected writes), %llu hangs\n",
+                "judged by the older-state oracle (%llu with silent damage), %llu hangs\n",
                 (unsigned long long)process_crashes, (unsigned long long)recovery_crashes, (unsigned long long)injected,
                 (unsigned long long)clean_errors, (unsigned long long)older_state, (unsigned long long)silent,
                 (unsigned long long)hangs);
