@@ -275,6 +275,13 @@ Status Database::Recover() {
     return Status::Corrupt(absl::StrFormat("%s: a write would destroy data (%s)", path_, all));
   }
 
+  // The checkpoint just read may not be durable: a process that crashed, or a close whose Sync failed,
+  // can leave a meta page written but not synced, and this connection is about to reuse the log space
+  // that checkpoint frees. Make what recovery relies on durable first (env.h: a Sync covers every
+  // earlier write of the file, whichever process issued it). Found by the fault catalogue's io-error
+  // family: a later power loss took the checkpoint and the log records it had freed.
+  if (options_.safety != Safety::kOff) LSM_RETURN_IF_ERROR(db_file_->Sync());
+
   auto log = env_->Open(log_path_, OpenMode::kReadWriteCreate);
   if (!log.ok()) return log.status();
   log_file_ = std::move(log).value();
