@@ -101,9 +101,10 @@ class Plan : public sim::FaultPlan {
   uint64_t CrashDuringRecovery(int depth) override {
     if (!state_.active(Family::kRecoveryCrash) || depth >= sim::kMaxRecoveryCrashes) return 0;
     if (!state_.Fire(Family::kRecoveryCrash)) return 0;
-    ++state_.changed[size_t(Family::kRecoveryCrash)];
     return 1 + state_.d->Below(60);
   }
+
+  void RecoveryCrashed() override { ++state_.changed[size_t(Family::kRecoveryCrash)]; }
 
   void AtRest() override {
     sim::SimEnv& env = *state_.sim;

@@ -52,6 +52,8 @@ class FaultPlan {
   // A power loss (or process crash) during recovery number `depth` (1-based) after this one: the step
   // offset at which it fires, or 0 for none. Depth is bounded by the runner (kMaxRecoveryCrashes).
   virtual uint64_t CrashDuringRecovery(int depth) = 0;
+  // The crash CrashDuringRecovery armed did land inside recovery (it may not: recovery can end first).
+  virtual void RecoveryCrashed() = 0;
   // After a power loss, before recovery: faults at rest (bit rot).
   virtual void AtRest() = 0;
   // Whether an error the engine returned came from an injected I/O fault (not the power loss).

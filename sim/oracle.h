@@ -83,6 +83,8 @@ class Oracle {
 
  private:
   static void ApplyTo(const LogOp& op, State* m);
+  std::optional<size_t> Boundary(const State& want, size_t from) const;
+  Status NoBoundary(const State& got) const;
   void Reset(const State& state);
   const State& view_state() const { return open_.empty() ? committed_ : open_.back(); }
 

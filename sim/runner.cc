@@ -133,10 +133,11 @@ class SeedRun {
     Oracle::Map out;
     auto c = db_->NewCursor();
     if (!c.ok()) return c.status();
-    for (Status s = (*c)->First(); (*c)->Valid(); s = (*c)->Next()) {
-      LSM_RETURN_IF_ERROR(s);
+    Status s = (*c)->First();
+    for (; s.ok() && (*c)->Valid(); s = (*c)->Next()) {
       out[Bytes((*c)->key().begin(), (*c)->key().end())] = Bytes((*c)->value().begin(), (*c)->value().end());
     }
+    LSM_RETURN_IF_ERROR(s);  // a step that failed ends the walk too: its error, not a short map
     return out;
   }
 
@@ -632,15 +633,16 @@ class SeedRun {
       // ones after a power loss; the current ones after a process crash, whose writes are still there).
       expected_id = ExpectedCheckpointId(power_lost_last_);
       if (plan_) {
-        plan_->Suspend(true);
         const uint64_t at = plan_->CrashDuringRecovery(depth);
         if (at != 0) env_.ArmCrash(env_.step() + at);
+        plan_->Suspend(true);
       }
       env_.BeginCall();
       s = OpenDb();
       if (plan_) plan_->Suspend(false);
       if (!env_.crashed()) break;
       ++r_.recovery_crashes;
+      if (plan_) plan_->RecoveryCrashed();
       Note("recovery-crashed", std::to_string(depth));
       other_.reset();
       db_.reset();

@@ -327,5 +327,32 @@ TEST(SimEnvTest, ProcessCrashKeepsPendingWritesAndDropsLocks) {
   EXPECT_EQ(env.PendingCount("f"), 0u);
 }
 
+// Under the catalogue the promise outlives a recovery: safety normal promises no commit the log alone
+// holds, so a later crash may go back past what the previous recovery replayed (a torn log sector),
+// but never past the promise; a failed commit that made it becomes an ordinary unpromised one.
+TEST(OracleTest, ReopenedKeepsThePromiseNotTheRecoveredState) {
+  auto put = [](uint8_t k) { return LogOp{LogOp::kPut, Bytes{k}, Bytes{k}}; };
+  Oracle o(Safety::kNormal);
+  o.Single(put(1));
+  o.Acknowledged();
+  o.Flushed();
+  o.Checkpointed();  // commit 1 promised
+  o.Single(put(2));
+  o.Acknowledged();
+  o.Single(put(3));
+  o.Failed();
+  const Oracle::Map one{{Bytes{1}, Bytes{1}}}, two{{Bytes{1}, Bytes{1}}, {Bytes{2}, Bytes{2}}};
+  Oracle::Map three = two;
+  three[Bytes{3}] = Bytes{3};
+  EXPECT_TRUE(o.CheckReopened(three).ok());  // the failed commit made it
+  EXPECT_TRUE(o.CheckReopened(one).ok());    // and a later crash took it and commit 2: not promised
+  EXPECT_FALSE(o.CheckReopened(Oracle::Map{}).ok());  // commit 1 was
+  Oracle strict(Safety::kNormal);
+  strict.Single(put(2));
+  strict.Acknowledged();
+  EXPECT_TRUE(strict.CheckRecovered(Oracle::Map{{Bytes{2}, Bytes{2}}}).ok());
+  EXPECT_FALSE(strict.CheckRecovered(Oracle::Map{}).ok());  // the classic judge: the recovered state is the floor
+}
+
 }  // namespace
 }  // namespace lsm::sim
