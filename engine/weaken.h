@@ -16,6 +16,7 @@ enum class Variant {
   kFailedLogWriteIgnored,      // a failed log Write is taken for success
   kReadErrorIgnored,           // the page cache uses a page whose Read failed
   kLogChecksumIgnored,         // log recovery accepts every stored checksum
+  kRecoverySkipsSync,          // recovery relies on the checkpoint it read without syncing it first
   kWorkWithoutMerging,         // a work call loops without taking a merge step (a hang, no Env call)
 };
 

@@ -12,7 +12,8 @@ const std::vector<VariantInfo>& Variants() {
   static const std::vector<VariantInfo> all = {
       {Variant::kFullCommitNotSynced, "full_commit_not_synced", {"faults-power", "faults-prefix", "faults-process"}},
       {Variant::kFullCommitNotSectorPadded, "full_commit_not_sector_padded", {"faults-torn"}},
-      {Variant::kNoMetaPageFallback, "no_meta_page_fallback", {"faults-torn-meta", "faults-recovery"}},
+      {Variant::kNoMetaPageFallback, "no_meta_page_fallback", {"faults-torn-meta"}},
+      {Variant::kRecoverySkipsSync, "recovery_skips_sync", {"faults-io", "faults-recovery"}},
       {Variant::kFailedSyncIgnored, "failed_sync_ignored", {"faults-io"}},
       {Variant::kFailedLogWriteIgnored, "failed_log_write_ignored", {"faults-io"}},
       {Variant::kReadErrorIgnored, "read_error_ignored", {"faults-latent"}},

@@ -217,9 +217,10 @@ cli_scenario_exit2(start_expected_missing [=[{"start_from": "golden:db/pub_tiny_
 # The fault catalogue: `lsmsim faults` lists every family; the `faults` field is checked at load; a
 # short swarm campaign (every family) passes, counts what fired per family, and is deterministic;
 # --faults classic runs the same scenario with power loss and drop-unsynced only.
-add_test(NAME cli_faults_list COMMAND sh -c "\"$0\" faults > /tmp/lsmsim-faults.$$; n=$(wc -l < /tmp/lsmsim-faults.$$);
-  grep -c 'in contract' /tmp/lsmsim-faults.$$; rm -f /tmp/lsmsim-faults.$$; [ $n -eq 14 ]" $<TARGET_FILE:lsmsim>)
-set_tests_properties(cli_faults_list PROPERTIES PASS_REGULAR_EXPRESSION "^14")
+add_test(NAME cli_faults_list COMMAND sh -c "d=$(mktemp -d); \"$0\" faults > $d/out; n=$(wc -l < $d/out)
+  i=$(grep -c ' in contract ' $d/out); o=$(grep -c ' out of contract ' $d/out); rm -rf $d
+  echo families $n, in contract $i, out of contract $o; [ $n -eq 14 ] && [ $i -eq 9 ] && [ $o -eq 5 ]" $<TARGET_FILE:lsmsim>)
+set_tests_properties(cli_faults_list PROPERTIES PASS_REGULAR_EXPRESSION "families 14, in contract 9, out of contract 5")
 add_test(NAME sim_campaign_swarm COMMAND sh -c "set -e; d=$(mktemp -d)
   \"$0\" run --scenario swarm --seeds 1..150 --report $d/r.json --repro-dir $d
   grep -q '\"summary\":{\"seeds\":150,\"failed\":0' $d/r.json; grep -q '\"families\":{\"power-loss\":{\"seeds\":[1-9]' $d/r.json
