@@ -312,7 +312,7 @@ int RunScenarios(const std::vector<std::string>& args) {
 int RunFaults(const std::vector<std::string>& args) {
   if (!args.empty()) return UsageError("faults takes no arguments");
   for (const faults::Entry& e : faults::Catalogue()) {
-    std::printf("%-18s %-13s %s\n", e.name, e.in_contract ? "in contract" : "out of contract", e.what);
+    std::printf("%-18s %-15s %s\n", e.name, e.in_contract ? "in contract" : "out of contract", e.what);
   }
   return kExitOk;
 }
