@@ -669,7 +669,7 @@ class SeedRun {
         done_ = true;
         return Status::Ok();
       }
-      if (s.code() == Code::kNotADatabase && oracle_.NothingPromised() && !s_.start) {
+      if (plan_ && s.code() == Code::kNotADatabase && oracle_.NothingPromised() && !s_.start) {
         // A crash tore the first checkpoint of a database whose log never became durable: the file is
         // one torn meta page beside a blank one, which the engine cannot tell from a foreign file and
         // refuses. Nothing promised is lost (a FULL commit would have made the log durable, and the
