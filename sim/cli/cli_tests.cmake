@@ -260,7 +260,10 @@ if(LSMSIM_SANITIZE AND EXISTS ${PROJECT_SOURCE_DIR}/build/default/lsmsim)
     test $(wc -l < $d/a) -eq 50; cmp $d/a $d/b
     \"$0\" run --scenario \"$2\" --seeds 1..10 --report $d/c.json; \"$1\" run --scenario \"$2\" --seeds 1..10 --report $d/e.json
     grep -o '\"trace_hash\":\"[0-9a-f]*\"' $d/c.json > $d/c; grep -o '\"trace_hash\":\"[0-9a-f]*\"' $d/e.json > $d/e
-    test $(wc -l < $d/c) -eq 10; cmp $d/c $d/e; echo hashes match; rm -rf $d"
+    test $(wc -l < $d/c) -eq 10; cmp $d/c $d/e
+    \"$0\" run --scenario swarm --seeds 1..20 --report $d/f.json --repro-dir $d; \"$1\" run --scenario swarm --seeds 1..20 --report $d/g.json --repro-dir $d
+    grep -o '\"trace_hash\":\"[0-9a-f]*\"' $d/f.json > $d/f; grep -o '\"trace_hash\":\"[0-9a-f]*\"' $d/g.json > $d/g
+    test $(wc -l < $d/f) -eq 20; cmp $d/f $d/g; echo hashes match; rm -rf $d"
     $<TARGET_FILE:lsmsim> ${PROJECT_SOURCE_DIR}/build/default/lsmsim ${PROJECT_SOURCE_DIR}/scenarios/golden/pub_replay_1k.json)
   set_tests_properties(sim_hashes_match_default_build PROPERTIES PASS_REGULAR_EXPRESSION "hashes match")
 endif()
