@@ -11,6 +11,7 @@
 #include "engine/env/page_cache.h"
 #include "engine/lsm/segment.h"
 #include "engine/cursor/vector_cursor.h"
+#include "engine/weaken.h"
 
 namespace lsm {
 namespace {
@@ -221,10 +222,10 @@ Status Database::Join(const Options& options) {
 
 bool Database::Leave() { return --connections_ == 0; }
 
-Result<bool> Database::LogHoldsCommits() {
+Result<bool> Database::LogHoldsCommits(bool if_exists_only) {
   auto exists = env_->Exists(log_path_);
   if (!exists.ok()) return exists.status();
-  if (!*exists) return false;
+  if (!*exists || if_exists_only) return *exists;
   auto log = env_->Open(log_path_, OpenMode::kReadOnly);
   if (!log.ok()) return log.status();
   const auto empty = lsm::Checkpoint::Empty(options_.page_size, options_.block_size);
@@ -248,13 +249,20 @@ Status Database::Recover() {
     }
   } else {
     // Blank meta pages: a new database, or one whose first checkpoint never reached the disk (its
-    // commits are in the log). Torn ones with commits in the log: a first checkpoint a crash tore,
-    // which the reference recovers from the log as we do here. Anything else is not ours: refuse
-    // rather than overwrite it.
-    const bool blank = std::none_of(meta.begin(), meta.end(), [](uint8_t b) { return b != 0; });
-    auto torn_first = blank ? Result<bool>(false) : LogHoldsCommits();
-    if (!torn_first.ok()) return torn_first.status();
-    if (!blank && !*torn_first) {
+    // commits are in the log). A first checkpoint torn by a crash (env.h lets a torn sector hold
+    // garbage) leaves its commits in the log too: the reference recovers such a file from the log, and
+    // so do we when the log exists and either the other meta page is blank (it was never written: the
+    // first checkpoint's own tear) or the log holds a commit (a later tear of the other page). Anything
+    // else is not ours: refuse rather than overwrite it.
+    auto blank = [](ByteView page) { return std::all_of(page.begin(), page.end(), [](uint8_t b) { return b == 0; }); };
+    bool torn_first = false;
+    if (!blank(meta)) {
+      const bool one_blank = blank(ByteView(meta).first(kMetaPageSize)) || blank(ByteView(meta).subspan(kMetaPageSize));
+      auto commits = LogHoldsCommits(/*if_exists_only=*/one_blank);
+      if (!commits.ok()) return commits.status();
+      torn_first = *commits;
+    }
+    if (!blank(meta) && !torn_first) {
       return Status::NotADatabase(absl::StrFormat("%s: neither meta page holds a valid checkpoint (page 1: %s; page 2: %s)",
                                                   path_, choice.page1_error.ToString(),
                                                   choice.page2_error.ToString()));
@@ -280,6 +288,13 @@ Status Database::Recover() {
     for (const std::string& p : unsafe) all += (all.empty() ? "" : "; ") + p;
     return Status::Corrupt(absl::StrFormat("%s: a write would destroy data (%s)", path_, all));
   }
+
+  // The checkpoint just read may not be durable: a process that crashed, or a close whose Sync failed,
+  // can leave a meta page written but not synced, and this connection is about to reuse the log space
+  // that checkpoint frees. Make what recovery relies on durable first (env.h: a Sync covers every
+  // earlier write of the file, whichever process issued it). Found by the fault catalogue's io-error
+  // family: a later power loss took the checkpoint and the log records it had freed.
+  if (options_.safety != Safety::kOff && !LSM_WEAKENED(kRecoverySkipsSync)) LSM_RETURN_IF_ERROR(db_file_->Sync());
 
   auto log = env_->Open(log_path_, OpenMode::kReadWriteCreate);
   if (!log.ok()) return log.status();
@@ -553,6 +568,7 @@ void Database::ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView valu
 Status Database::MakeRoomForLevel() {
   RoomMaker room(options_.automerge);
   for (;;) {
+    env_->Yield();  // the hang watchdog's scheduling point (a loop its input does not bound)
     const RoomMaker::Step step = room.Next(ShapeOf(snap_.levels));
     if (step.kind == RoomMaker::Step::Kind::kDone) return Status::Ok();
     if (step.kind == RoomMaker::Step::Kind::kFull) {
@@ -626,6 +642,7 @@ Status Database::Flush() {
 
 Status Database::SpillFreelistIfNeeded() {
   while (free_.Delta().size() > options_.max_freelist) {
+    env_->Yield();
     uint64_t pages = 0;
     LSM_RETURN_IF_ERROR(WriteTopLevel({}, kLevelFreelistOnly, true, &pages));
     Published(pages);
@@ -784,6 +801,7 @@ Result<uint64_t> Database::DoWork(int nmerge, int64_t page_budget, bool force) {
   // most as many merges as there were levels (one, when merging everything).
   size_t starts_left = nmerge <= 1 ? 1 : std::max<size_t>(snap_.levels.size(), 1);
   for (;;) {
+    env_->Yield();
     if (!merge_) {
       if (starts_left == 0) return total;
       --starts_left;
@@ -801,6 +819,7 @@ Result<uint64_t> Database::DoWork(int nmerge, int64_t page_budget, bool force) {
     }
     const uint64_t remaining = page_budget < 0 ? std::numeric_limits<uint64_t>::max() : uint64_t(page_budget) - total;
     uint64_t pages = 0;
+    if (LSM_WEAKENED(kWorkWithoutMerging)) continue;
     Status s = MergeStep(remaining, &pages);
     if (!s.ok()) return Fail(s);
     total += pages;

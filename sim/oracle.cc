@@ -133,33 +133,60 @@ std::string Diff(const Oracle::Map& expected, const Oracle::Map& got) {
 
 std::string Oracle::Difference(const Map& expected, const Map& got) { return Diff(expected, got); }
 
-Status Oracle::CheckRecovered(const Map& recovered_map, uint32_t user_version) {
-  const State recovered{recovered_map, user_version};
+// The commit boundary `want` is at, searching from commit `from` on: c means base_ + history_[0, c);
+// history_.size() + 1 means past the failed commit (maybe_). nullopt if none.
+std::optional<size_t> Oracle::Boundary(const State& want, size_t from) const {
   State state = base_;
-  for (size_t i = 0; i < durable_; ++i) {
-    for (const LogOp& op : history_[i]) ApplyTo(op, &state);
-  }
-  const State promised = state;
-  for (size_t c = durable_;; ++c) {
-    if (state == recovered) {
-      Reset(recovered);
-      return Status::Ok();
-    }
+  for (size_t c = 0;; ++c) {
+    if (c >= from && state == want) return c;
     if (c == history_.size()) break;
     for (const LogOp& op : history_[c]) ApplyTo(op, &state);
   }
-  if (maybe_) {
-    for (const LogOp& op : *maybe_) ApplyTo(op, &state);
-    if (state == recovered) {
-      Reset(recovered);
-      return Status::Ok();
-    }
+  if (!maybe_) return std::nullopt;
+  for (const LogOp& op : *maybe_) ApplyTo(op, &state);
+  if (state == want) return history_.size() + 1;
+  return std::nullopt;
+}
+
+Status Oracle::NoBoundary(const State& got) const {
+  State promised = base_;
+  for (size_t i = 0; i < durable_; ++i) {
+    for (const LogOp& op : history_[i]) ApplyTo(op, &promised);
   }
   return Status::Corrupt(absl::StrFormat(
       "recovered database (%u keys, user version %u) matches no commit boundary in [%u, %u] (safety %s; %u "
       "commits promised): against the last promised commit (user version %u)%s",
-      recovered.map.size(), recovered.user_version, durable_, history_.size(), SafetyName(safety_), durable_,
-      promised.user_version, Diff(promised.map, recovered.map)));
+      got.map.size(), got.user_version, durable_, history_.size(), SafetyName(safety_), durable_,
+      promised.user_version, Diff(promised.map, got.map)));
+}
+
+Status Oracle::CheckRecovered(const Map& recovered_map, uint32_t user_version) {
+  const State recovered{recovered_map, user_version};
+  if (!Boundary(recovered, durable_)) return NoBoundary(recovered);
+  Reset(recovered);
+  return Status::Ok();
+}
+
+Status Oracle::CheckReopened(const Map& reopened_map, uint32_t user_version) {
+  const State reopened{reopened_map, user_version};
+  const std::optional<size_t> c = Boundary(reopened, durable_);
+  if (!c) return NoBoundary(reopened);
+  if (*c > history_.size()) {
+    history_.push_back(std::move(*maybe_));  // it made it: a commit like the others, not promised
+  } else {
+    history_.resize(*c);  // later commits are gone for good
+  }
+  // Commits past the promise now live in the reopened engine's tree (replayed from the log), not in
+  // flushed runs: only a new Flush and Checkpoint promise them.
+  flushed_ = durable_;
+  committed_ = reopened;
+  maybe_.reset();
+  DropOpen();
+  return Status::Ok();
+}
+
+bool Oracle::AtSomeBoundary(const Map& map, uint32_t user_version) const {
+  return Boundary(State{map, user_version}, 0).has_value();
 }
 
 }  // namespace lsm::sim

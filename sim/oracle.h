@@ -64,8 +64,18 @@ class Oracle {
 
   // Judges the database recovered after a power loss; on success the model continues from it.
   Status CheckRecovered(const Map& recovered, uint32_t user_version = 0);
+  // Judges the database reopened without a power loss (after a process crash or an injected I/O
+  // error): the same boundary rule, but the promise stands: commits that were not promised durable are
+  // still not, so a later power loss may go back to the promised one. On success the model continues
+  // from the matching boundary.
+  Status CheckReopened(const Map& reopened, uint32_t user_version = 0);
+  // Out of contract: whether the state is some commit boundary since the last recovery (or the start),
+  // the failed commit included; "older" from the promise's point of view.
+  bool AtSomeBoundary(const Map& state, uint32_t user_version) const;
 
   Safety safety() const { return safety_; }
+  // Whether nothing is promised: no promised commit and an empty starting state.
+  bool NothingPromised() const { return durable_ == 0 && base_ == State{}; }
 
   // The first few differences between `expected` and `got`, each as "; key K missing ..." (empty if
   // they are equal): what a failure message shows.
@@ -73,6 +83,8 @@ class Oracle {
 
  private:
   static void ApplyTo(const LogOp& op, State* m);
+  std::optional<size_t> Boundary(const State& want, size_t from) const;
+  Status NoBoundary(const State& got) const;
   void Reset(const State& state);
   const State& view_state() const { return open_.empty() ? committed_ : open_.back(); }
 

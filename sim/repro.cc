@@ -58,7 +58,7 @@ Json ReproJson(const Scenario& scenario, const SeedResult& r) {
   return j;
 }
 
-Result<Repro> ReproFromJson(const Json& j, const std::string& base_dir) {
+Result<Repro> ReproFromJson(const Json& j, const std::string& base_dir, const FaultsParser* faults) {
   auto bad = [](const std::string& what) { return Status::InvalidArgument("repro file: " + what); };
   if (!j.is_object()) return bad("not a JSON object");
   const Json* version = j.Find("lsmsim_repro");
@@ -72,7 +72,7 @@ Result<Repro> ReproFromJson(const Json& j, const std::string& base_dir) {
   Repro r;
   const Json* scenario = j.Find("scenario");
   if (scenario == nullptr) return bad("no scenario");
-  auto sc = ScenarioFromJson(*scenario, base_dir);
+  auto sc = ScenarioFromJson(*scenario, base_dir, faults);
   if (!sc.ok()) return bad("scenario: " + sc.status().message());
   r.scenario = std::move(sc).value();
   const Json* seed = j.Find("seed");

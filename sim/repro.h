@@ -37,8 +37,8 @@ struct Repro {
 };
 
 // kInvalidArgument naming the field that is missing or malformed; scenario paths resolve against
-// `base_dir` (the repro file's directory).
-Result<Repro> ReproFromJson(const Json& j, const std::string& base_dir);
+// `base_dir` (the repro file's directory), and `faults` parses a scenario's faults field (scenario.h).
+Result<Repro> ReproFromJson(const Json& j, const std::string& base_dir, const FaultsParser* faults = nullptr);
 
 // Writes `j` to `path` (one line of JSON); kIoError naming the path on failure.
 Status WriteJsonFile(const std::string& path, const Json& j);

@@ -7,6 +7,12 @@
 // durable meta pages), the structural check (integrity.h), and the history oracle (oracle.h). During the
 // run: every get and cursor step against the model. At the end: a clean close and reopen that must give
 // back exactly the model.
+//
+// With a fault plan (sim/fault_plan.h): a crash may be a process crash, recovery may crash again (up to
+// kMaxRecoveryCrashes in one chain), an engine call that returns an injected I/O error is followed by a
+// reopen without power loss that must keep every promised commit, and once an out-of-contract fault has
+// fired the older-state oracle judges (a commit boundary, or only pairs somebody wrote, or a clean
+// error). An engine call whose loops pass the watchdog's budget is a hang verdict.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +21,7 @@
 #include <vector>
 
 #include "sim/decisions.h"
+#include "sim/fault_plan.h"
 #include "sim/scenario.h"
 #include "sim/trace.h"
 
@@ -37,6 +44,19 @@ struct SeedResult {
   uint64_t blocks_reused = 0;
   uint64_t freelist_overflows = 0;
   bool canary_applied = false;
+  // The fault catalogue (a scenario with `faults`): the plan the seed drew, per family how often it fired
+  // and changed the disk, the oracle that judged the last recovery ("full" or "older-state"), and how
+  // the seed's crashes and errors went.
+  std::string faults;
+  std::vector<FamilyCount> fault_counts;
+  std::string oracle = "full";
+  bool hang = false;              // the watchdog stopped an engine call that made no progress
+  uint64_t process_crashes = 0;
+  uint64_t recovery_crashes = 0;  // crashes during recovery
+  uint64_t injected_errors = 0;   // engine calls that returned an injected I/O error
+  uint64_t clean_errors = 0;      // out of contract: engine calls that returned an error (accepted)
+  uint64_t silent_damage = 0;     // out of contract: recoveries that returned bytes nobody wrote (bit rot, lying
+                                  // syncs, lost or misdirected writes: the format has no page checksums)
   std::vector<uint64_t> decisions;   // every value drawn, for the repro file
   std::vector<size_t> op_starts;     // per operation run: the index of its first decision (shrinking)
   std::deque<TraceEvent> last_events;

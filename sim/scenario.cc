@@ -144,14 +144,15 @@ Json Scenario::ToJson() const {
   j.Set("canary", Json::Bool(canary));
   if (!start_from.empty()) j.Set("start_from", Json::String(PortableScenarioPath(start_from)));
   if (!start_expected.empty()) j.Set("start_expected", Json::String(PortableScenarioPath(start_expected)));
+  if (faults) j.Set("faults", faults->ToJson());
   return j;
 }
 
-Result<Scenario> ScenarioFromJson(const Json& j, const std::string& base_dir) {
+Result<Scenario> ScenarioFromJson(const Json& j, const std::string& base_dir, const FaultsParser* faults) {
   if (!j.is_object()) return Status::InvalidArgument("scenario: expected a JSON object");
   Scenario s;
   std::set<std::string> known = {"name", "description", "safety", "key_distribution", "weights", "crash_policy", "canary",
-                                "start_from", "start_expected"};
+                                "start_from", "start_expected", "faults"};
   for (const Number& n : kNumbers) known.insert(n.name);
   for (const NumberList& l : kNumberLists) known.insert(l.name);
   for (const auto& [key, value] : j.items()) {
@@ -217,6 +218,12 @@ Result<Scenario> ScenarioFromJson(const Json& j, const std::string& base_dir) {
       }
       s.crash_policy.push_back(*t);
     }
+  }
+  if (const Json* v = j.Find("faults")) {
+    if (faults == nullptr) return bad("faults", "this program has no fault catalogue (run it with lsmsim)");
+    auto model = (*faults)(*v);
+    if (!model.ok()) return model.status();
+    s.faults = *model;
   }
   if (const Json* v = j.Find("canary")) {
     if (!v->AsBool()) return bad("canary", "expected true or false");
@@ -304,7 +311,7 @@ const std::vector<Scenario>& BuiltinScenarios() {
   return all;
 }
 
-Result<Scenario> LoadScenario(const std::string& name_or_path) {
+Result<Scenario> LoadScenario(const std::string& name_or_path, const FaultsParser* faults) {
   for (const Scenario& s : BuiltinScenarios()) {
     if (s.name == name_or_path) return s;
   }
@@ -328,7 +335,7 @@ Result<Scenario> LoadScenario(const std::string& name_or_path) {
   LSM_RETURN_IF_ERROR((*file)->Read(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size())));
   auto j = ParseJson(text);
   if (!j.ok()) return Status::InvalidArgument(name_or_path + ": " + j.status().message());
-  auto s = ScenarioFromJson(*j, std::filesystem::path(name_or_path).parent_path().string());
+  auto s = ScenarioFromJson(*j, std::filesystem::path(name_or_path).parent_path().string(), faults);
   if (!s.ok()) return Status::InvalidArgument(name_or_path + ": " + s.status().message());
   return s;
 }

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/db.h"
 #include "engine/status.h"
+#include "sim/fault_plan.h"
 #include "sim/json.h"
 #include "sim/start_image.h"
 
@@ -56,18 +58,26 @@ struct Scenario {
   std::string start_from;
   std::string start_expected;
   std::shared_ptr<const StartImage> start;
+  // The fault catalogue's plan (faults/plan.h), from the scenario's `faults` field; null: the classic
+  // model (power loss with crash_policy only), drawing nothing more from the decision stream.
+  std::shared_ptr<const FaultModel> faults;
 
   Json ToJson() const;
 };
+
+// Parses a scenario's `faults` field (faults/ provides it: sim/ does not know the catalogue). Errors
+// name the field ("scenario field \"faults.families\": ...").
+using FaultsParser = std::function<Result<std::shared_ptr<const FaultModel>>(const Json&)>;
 
 // The built-in scenarios, by name.
 const std::vector<Scenario>& BuiltinScenarios();
 
 // A built-in name, or a JSON file's path. kInvalidArgument names the field or file that is wrong.
-Result<Scenario> LoadScenario(const std::string& name_or_path);
+// A `faults` field needs `faults` (without it: kInvalidArgument naming the field).
+Result<Scenario> LoadScenario(const std::string& name_or_path, const FaultsParser* faults = nullptr);
 // `base_dir` is where relative start_from / start_expected paths are resolved (a scenario file's
 // directory; empty: the current directory).
-Result<Scenario> ScenarioFromJson(const Json& j, const std::string& base_dir = "");
+Result<Scenario> ScenarioFromJson(const Json& j, const std::string& base_dir = "", const FaultsParser* faults = nullptr);
 
 const char* DistributionName(KeyDistribution k);
 

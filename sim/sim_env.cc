@@ -19,7 +19,11 @@ struct SimEnv::Inode {
 
 namespace {
 
-void Apply(const PendingOp& op, Bytes* image) {
+bool Conflicts(LockMode held, LockMode wanted);
+
+}  // namespace
+
+void ApplyOp(const PendingOp& op, Bytes* image) {
   if (op.kind == PendingOp::kWrite) {
     if (image->size() < op.offset + op.data.size()) image->resize(op.offset + op.data.size(), 0);
     std::copy(op.data.begin(), op.data.end(), image->begin() + std::ptrdiff_t(op.offset));
@@ -27,6 +31,14 @@ void Apply(const PendingOp& op, Bytes* image) {
     image->resize(op.offset, 0);
   }
 }
+
+CrashPolicy::Outcome CrashPolicy::Decide(const std::string&, const PendingOp& op, uint32_t, Bytes* image, Decisions& d) {
+  if (!Survives(op, d)) return kDropped;
+  ApplyOp(op, image);
+  return kApplied;
+}
+
+namespace {
 
 bool Conflicts(LockMode held, LockMode wanted) {
   if (held == LockMode::kUnlocked || wanted == LockMode::kUnlocked) return false;
@@ -63,7 +75,7 @@ class SimFile : public File {
     // The write issued at the crash step may or may not have reached the device: the policy decides.
     if (!s.ok() && !env_->crashed_now()) return s;
     PendingOp op{PendingOp::kWrite, offset, Bytes(data.begin(), data.end()), env_->step()};
-    Apply(op, &inode_->current);
+    ApplyOp(op, &inode_->current);
     inode_->pending.push_back(std::move(op));
     return s;
   }
@@ -72,7 +84,7 @@ class SimFile : public File {
     if (read_only_) return Status::Misuse(inode_->path + ": truncate on a read-only handle");
     LSM_RETURN_IF_ERROR(Alive("truncate", size, 0));
     PendingOp op{PendingOp::kTruncate, size, {}, env_->step()};
-    Apply(op, &inode_->current);
+    ApplyOp(op, &inode_->current);
     inode_->pending.push_back(std::move(op));
     return Status::Ok();
   }
@@ -223,6 +235,7 @@ uint8_t* SimEnv::ShmChunk(const std::string& path, uint32_t chunk) {
 
 std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& d) {
   uint64_t kept = 0, lost = 0;
+  last_torn_ = 0;
   // Unlinks no sync has committed may be undone: the old file is back under its name (unless a newer
   // file of that name reached the disk, decided below).
   for (const PendingUnlink& u : unlinks_) {
@@ -240,14 +253,16 @@ std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& 
   for (auto it = files_.begin(); it != files_.end();) {
     Inode& f = *it->second;
     bool exists = f.durable_exists;
+    policy.BeginFile(f.path, f.pending.size(), d);
     for (const PendingOp& op : f.pending) {
-      if (policy.Survives(op, d)) {
-        ++kept;
-        if (op.kind == PendingOp::kCreate) exists = true;
-        Apply(op, &f.durable);
-      } else {
+      const CrashPolicy::Outcome o = policy.Decide(f.path, op, options_.sector_size, &f.durable, d);
+      if (o == CrashPolicy::kDropped) {
         ++lost;
+        continue;
       }
+      ++kept;
+      last_torn_ += o == CrashPolicy::kTorn;
+      if (op.kind == PendingOp::kCreate) exists = true;
     }
     f.pending.clear();
     f.locks.clear();
@@ -268,6 +283,44 @@ std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& 
     trace_->Add(TraceEvent{step_, process_, "power-loss-applied", policy.name(), kept, lost, 0, {}});
   }
   return {kept, lost};
+}
+
+void SimEnv::ProcessCrash() {
+  for (auto& [path, f] : files_) f->locks.clear();
+  crashed_ = false;
+  crashed_now_ = false;
+  crash_at_.reset();
+  ++generation_;
+  if (trace_ != nullptr) trace_->Add(TraceEvent{step_, process_, "process-crash-applied", "", 0, 0, 0, {}});
+}
+
+void SimEnv::DiscardPending(const std::string& path) {
+  auto it = files_.find(path);
+  if (it == files_.end()) return;
+  Inode& f = *it->second;
+  const uint64_t n = f.pending.size();
+  const bool created = !f.durable_exists;
+  f.pending.clear();
+  if (created) f.pending.push_back(PendingOp{PendingOp::kCreate, 0, {}, step_});
+  f.current = f.durable;
+  Note("pages-dropped", path, 0, n, 0);
+}
+
+size_t SimEnv::PendingCount(const std::string& path) const {
+  auto it = files_.find(path);
+  return it == files_.end() ? 0 : it->second->pending.size();
+}
+
+uint64_t SimEnv::CurrentSize(const std::string& path) const {
+  auto it = files_.find(path);
+  return it == files_.end() ? 0 : it->second->current.size();
+}
+
+void SimEnv::Yield() {
+  if (options_.max_yields_per_call != 0 && ++yields_ > options_.max_yields_per_call) {
+    Note("hang", "", yields_, 0, 0);
+    throw Hang{yields_};
+  }
 }
 
 void SimEnv::InstallDurable(const std::string& path, Bytes content) {

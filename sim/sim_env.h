@@ -24,7 +24,11 @@
 // Shared memory is per database path, zero-filled chunks with stable addresses, visible to every
 // handle at once (store visibility faults come with the multi-process issue).
 //
-// Steps. Every Env and File call is one step with a sequential id; each is a trace event.
+// Process crash (ProcessCrash). The process dies instead of the machine: its handles and locks go, its
+// writes stay pending and visible to the next process, shared memory survives. A power loss may follow.
+//
+// Steps. Every Env and File call is one step with a sequential id; each is a trace event. Yield is not
+// a step: it feeds the hang watchdog (Options::max_yields_per_call).
 #pragma once
 
 #include <array>
@@ -49,13 +53,24 @@ struct PendingOp {
   uint64_t step = 0;    // when it was issued
 };
 
-// Which unsynced operations survive a power loss. Implementations state the fault they model.
+// Which unsynced operations survive a power loss, and how. Implementations state the fault they model
+// (faults/catalogue.h has the rest: prefix, torn sectors, byte tears, torn meta pages).
 class CrashPolicy {
  public:
+  enum Outcome { kDropped, kApplied, kTorn };
   virtual ~CrashPolicy() = default;
   virtual const char* name() const = 0;
   virtual bool Survives(const PendingOp& op, Decisions& d) = 0;
+  // A file's pending operations are about to be decided, `count` of them, in issue order.
+  virtual void BeginFile(const std::string& path, size_t count, Decisions& d) {}
+  // Decides one pending operation of `path` and applies what reaches the disk to `image` (the next
+  // durable image, built in issue order). The default: Survives() whole, or dropped. A kCreate or
+  // kUnlink only asks whether it survives; `image` is then untouched.
+  virtual Outcome Decide(const std::string& path, const PendingOp& op, uint32_t sector, Bytes* image, Decisions& d);
 };
+
+// Applies a write or truncate to an image (a write past the end extends it with zeros).
+void ApplyOp(const PendingOp& op, Bytes* image);
 
 // Nothing unsynced reaches the disk: the engine's weakest assumption about the device.
 class DropUnsynced : public CrashPolicy {
@@ -77,6 +92,9 @@ class SimEnv : public Env {
   struct Inode;
   struct Options {
     uint32_t sector_size = kDefaultSectorSize;
+    // The hang watchdog: an engine call whose loops pass more than this many scheduling points (Yield)
+    // without returning is stuck; Yield then throws Hang. 0: no limit.
+    uint64_t max_yields_per_call = 1'000'000;
     // A seed that makes more Env calls than this is stuck in a loop: every later call fails, and
     // exhausted() tells the runner why.
     uint64_t max_steps = 20'000'000;
@@ -89,17 +107,41 @@ class SimEnv : public Env {
   Result<bool> Exists(const std::string& path) override;
   uint64_t NowMicros() override { return now_micros_; }
   void SleepMicros(uint64_t micros) override;
-  void Yield() override {}
+  // A scheduling point (the engine calls it once per iteration of a loop its input does not bound).
+  // Counts toward the hang watchdog; not a step, not traced.
+  void Yield() override;
+
+  // Thrown by Yield when one engine call exceeds max_yields_per_call: the runner's hang verdict. The
+  // engine is abandoned (its state discarded with the seed), never waited on.
+  struct Hang {
+    uint64_t yields;
+  };
+  // An engine call begins: the watchdog's count starts again.
+  void BeginCall() { yields_ = 0; }
 
   // --- Simulation control ---
   void ArmCrash(uint64_t at_step) { crash_at_ = at_step; }
+  void Disarm() { crash_at_.reset(); }
+  void set_sector_size(uint32_t sector) { options_.sector_size = sector; }
   bool crashed() const { return crashed_; }
   bool exhausted() const { return step_ > options_.max_steps; }
   // True during the call that hit the armed step.
   bool crashed_now() const { return crashed_now_; }
   uint64_t step() const { return step_; }
   // Power loss: see the top of the file. Returns how many pending operations survived / were lost.
+  // Outcomes of the last PowerLoss: torn operations, and whether the durable image of any file ended
+  // different from what whole-or-nothing outcomes could give (a tear that changed bytes).
+  uint64_t last_torn() const { return last_torn_; }
   std::pair<uint64_t, uint64_t> PowerLoss(CrashPolicy& policy, Decisions& d);
+  // Process crash: the armed crash was the process dying, not the machine. Its handles die (and with
+  // them its locks); its writes stay pending (the kernel has them) and visible; shared memory survives.
+  void ProcessCrash();
+  // A failed fsync may drop the file's dirty pages: its unsynced operations are forgotten (reads see
+  // the durable image again). Not a step; traced.
+  void DiscardPending(const std::string& path);
+  // How many operations `path` has pending, and its current size (0 if missing); not steps.
+  uint64_t CurrentSize(const std::string& path) const;
+  size_t PendingCount(const std::string& path) const;
 
   // A file that exists before the run (a scenario's start_from database or its log): `content` becomes
   // its durable image and its newest contents, as if written and synced before the machine started.
@@ -127,6 +169,8 @@ class SimEnv : public Env {
   lsm::sim::Trace* trace_;
   Options options_;
   uint64_t step_ = 0;
+  uint64_t yields_ = 0;
+  uint64_t last_torn_ = 0;
   uint64_t now_micros_ = 0;
   std::optional<uint64_t> crash_at_;
   bool crashed_ = false;

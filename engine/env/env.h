@@ -181,6 +181,8 @@ class Env {
   virtual void SleepMicros(uint64_t micros) = 0;
 
   // A scheduling point: SimEnv may switch to another simulated process here. A no-op for real Envs.
+  // The engine also calls it once per iteration of every loop its input does not bound (merge and
+  // flush planning), so a simulator can tell a stuck call from a long one (SimEnv's hang watchdog).
   virtual void Yield() = 0;
 
  protected:

@@ -1,4 +1,5 @@
 #include "engine/format/meta_page.h"
+#include "engine/weaken.h"
 
 #include <algorithm>
 
@@ -27,6 +28,7 @@ MetaPageChoice ChooseMetaPage(ByteView page1, ByteView page2) {
   const MetaPage order[2] = {page2_first ? MetaPage::kPage2 : MetaPage::kPage1,
                              page2_first ? MetaPage::kPage1 : MetaPage::kPage2};
   for (MetaPage page : order) {
+    if (LSM_WEAKENED(kNoMetaPageFallback) && page != order[0]) break;
     auto decoded = DecodeCheckpoint(page == MetaPage::kPage1 ? page1 : page2);
     if (decoded.ok()) {
       choice.page = page;

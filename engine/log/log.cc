@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/format/varint.h"
+#include "engine/weaken.h"
 
 namespace lsm {
 
@@ -101,6 +102,7 @@ class Reader {
     Bytes stored;
     LSM_RETURN_IF_ERROR(Blob(8, &stored));
     *match = LoadBe32(stored.data()) == s0_ && LoadBe32(stored.data() + 4) == s1_;
+    if (LSM_WEAKENED(kLogChecksumIgnored)) *match = true;
     cksummed_ = int64_t(pos_);
     return Status::Ok();
   }
@@ -370,7 +372,9 @@ LogWriter::LogWriter(File* log, const LogRecovery& state, Safety safety)
 
 Status LogWriter::Write(uint64_t offset, ByteView bytes) {
   if (bytes.empty()) return Status::Ok();
-  return file_->Write(offset, bytes);
+  Status s = file_->Write(offset, bytes);
+  if (LSM_WEAKENED(kFailedLogWriteIgnored)) return Status::Ok();
+  return s;
 }
 
 void LogWriter::UpdateChecksum(size_t upto) {
@@ -535,7 +539,7 @@ Result<LogPosition> LogWriter::Commit() {
     s = JumpIfRequired(nreq, nullptr);
   }
   if (s.ok()) {
-    if (sector_ > 1) {
+    if (sector_ > 1 && !LSM_WEAKENED(kFullCommitNotSectorPadded)) {
       // Pad so that the COMMIT record ends on a sector boundary.
       size_t pad = size_t((t_offset_ + buf_.size() + 9) % sector_);
       if (pad != 0) pad = sector_ - pad;
@@ -555,7 +559,10 @@ Result<LogPosition> LogWriter::Commit() {
     buf_.push_back(kLogCommit);
     s = ChecksumAndFlush();
   }
-  if (s.ok() && safety_ == Safety::kFull) s = file_->Sync();
+  if (s.ok() && safety_ == Safety::kFull && !LSM_WEAKENED(kFullCommitNotSynced)) {
+    s = file_->Sync();
+    if (LSM_WEAKENED(kFailedSyncIgnored)) s = Status::Ok();
+  }
   if (!s.ok()) {
     Rollback();
     return s;

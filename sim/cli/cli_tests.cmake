@@ -273,6 +273,28 @@ cli_scenario_exit2(start_page_conflict [=[{"start_from": "golden:db/pub_tiny_4k.
 cli_scenario_exit2(start_expected_alone [=[{"start_expected": "x.tsv"}]=] [=["start_expected": needs start_from]=])
 cli_scenario_exit2(start_expected_missing [=[{"start_from": "golden:db/pub_tiny_4k.db", "start_expected": "x.tsv"}]=] [=["start_expected": /.*/x.tsv: no such file]=])
 
+# The fault catalogue: `lsmsim faults` lists every family; the `faults` field is checked at load; a
+# short swarm campaign (every family) passes, counts what fired per family, and is deterministic;
+# --faults classic runs the same scenario with power loss and drop-unsynced only.
+add_test(NAME cli_faults_list COMMAND sh -c "d=$(mktemp -d); \"$0\" faults > $d/out; n=$(wc -l < $d/out)
+  i=$(grep -c ' in contract ' $d/out); o=$(grep -c ' out of contract ' $d/out); rm -rf $d
+  echo families $n, in contract $i, out of contract $o; [ $n -eq 14 ] && [ $i -eq 9 ] && [ $o -eq 5 ]" $<TARGET_FILE:lsmsim>)
+set_tests_properties(cli_faults_list PROPERTIES PASS_REGULAR_EXPRESSION "families 14, in contract 9, out of contract 5")
+add_test(NAME sim_campaign_swarm COMMAND sh -c "set -e; d=$(mktemp -d)
+  \"$0\" run --scenario swarm --seeds 1..150 --report $d/r.json --repro-dir $d
+  grep -q '\"summary\":{\"seeds\":150,\"failed\":0' $d/r.json; grep -q '\"families\":{\"power-loss\":{\"seeds\":[1-9]' $d/r.json
+  grep -q '\"fault_counts\":{' $d/r.json; rm -rf $d" $<TARGET_FILE:lsmsim>)
+set_tests_properties(sim_campaign_swarm PROPERTIES PASS_REGULAR_EXPRESSION "150 seeds, 150 passed, 0 failed.*family +seeds +fired +changed")
+add_test(NAME sim_swarm_determinism COMMAND lsmsim run --scenario swarm --seeds 1..30 --check-determinism)
+set_tests_properties(sim_swarm_determinism PROPERTIES PASS_REGULAR_EXPRESSION "30 seeds, 30 passed")
+add_test(NAME sim_faults_classic COMMAND lsmsim run --scenario faults-torn --faults classic --seeds 1..50)
+set_tests_properties(sim_faults_classic PROPERTIES PASS_REGULAR_EXPRESSION "50 seeds, 50 passed")
+cli_exit2("run_bad_fault_model|run --faults modern --seed 1")
+cli_scenario_exit2(faults_unknown_family [=[{"faults": {"families": ["torn", "tron"]}}]=] [=["faults.families\[1\]": unknown family "tron"]=])
+cli_scenario_exit2(faults_bad_rate [=[{"faults": {"families": {"io-error": 0}}}]=] [=["faults.families.io-error": expected a rate per 10000]=])
+cli_scenario_exit2(faults_bad_sector [=[{"faults": {"families": "all", "sector_size": [1024]}}]=] [=["faults.sector_size": item 0 is not 512 or 4096]=])
+cli_scenario_exit2(faults_unknown_field [=[{"faults": {"families": "all", "rate": 3}}]=] [=["faults": unknown field "rate"]=])
+
 # Campaigns that start from each public golden database (SQLite4 LSM's files, scenarios/golden/): crashes,
 # recoveries and every oracle on real files, with the model seeded from the engine's reading of the file
 # (cross-checked against NAME.expected.tsv). Seeds per file keep the whole set near a minute of ctest
@@ -297,7 +319,10 @@ if(LSMSIM_SANITIZE AND EXISTS ${PROJECT_SOURCE_DIR}/build/default/lsmsim)
     test $(wc -l < $d/a) -eq 50; cmp $d/a $d/b
     \"$0\" run --scenario \"$2\" --seeds 1..10 --report $d/c.json; \"$1\" run --scenario \"$2\" --seeds 1..10 --report $d/e.json
     grep -o '\"trace_hash\":\"[0-9a-f]*\"' $d/c.json > $d/c; grep -o '\"trace_hash\":\"[0-9a-f]*\"' $d/e.json > $d/e
-    test $(wc -l < $d/c) -eq 10; cmp $d/c $d/e; echo hashes match; rm -rf $d"
+    test $(wc -l < $d/c) -eq 10; cmp $d/c $d/e
+    \"$0\" run --scenario swarm --seeds 1..20 --report $d/f.json --repro-dir $d; \"$1\" run --scenario swarm --seeds 1..20 --report $d/g.json --repro-dir $d
+    grep -o '\"trace_hash\":\"[0-9a-f]*\"' $d/f.json > $d/f; grep -o '\"trace_hash\":\"[0-9a-f]*\"' $d/g.json > $d/g
+    test $(wc -l < $d/f) -eq 20; cmp $d/f $d/g; echo hashes match; rm -rf $d"
     $<TARGET_FILE:lsmsim> ${PROJECT_SOURCE_DIR}/build/default/lsmsim ${PROJECT_SOURCE_DIR}/scenarios/golden/pub_replay_1k.json)
   set_tests_properties(sim_hashes_match_default_build PROPERTIES PASS_REGULAR_EXPRESSION "hashes match")
 endif()

@@ -47,6 +47,7 @@ struct FileHead {
 };
 Result<FileHead> ReadFileHead(const std::string& path, uint64_t n);
 
+int RunFaults(const std::vector<std::string>& args);
 int RunCkpt(const std::vector<std::string>& args);
 int RunMetakey(const std::vector<std::string>& args);
 int RunDb(const std::vector<std::string>& args);

@@ -29,6 +29,8 @@ const std::vector<Command>& Commands() {
       {"report", "report merge A.json B.json ... [-o OUT.json]",
        "merge the reports of a campaign's shards into one (disjoint seeds, counts summed)", RunReport},
       {"scenarios", "scenarios", "list the built-in scenarios", RunScenarios},
+      {"faults", "faults", "list the fault catalogue: each family, whether it is in the Env contract, what it does",
+       RunFaults},
       {"ckpt", "ckpt decode FILE [--page 1|2] [--json] | ckpt encode FILE.json > page.bin | ckpt summary FILE...",
        "decode a checkpoint meta page, encode one from JSON, or summarise many pages and databases", RunCkpt},
       {"metakey", "metakey decode HEX [--json] | metakey encode AGE LEVEL [SEPARATOR_HEX]",

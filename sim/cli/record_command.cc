@@ -8,6 +8,7 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
+#include "faults/scenarios.h"
 #include "sim/cli/command.h"
 #include "sim/repro.h"
 #include "sim/runner.h"
@@ -28,7 +29,7 @@ int RunRecord(const std::vector<std::string>& args) {
   if (seed < 0) return UsageError("record needs --seed N");
   if (out.empty()) return UsageError("record needs -o F.json");
   if (why.empty()) return UsageError("record needs --why TEXT: a regression case says what it guards");
-  auto scenario = sim::LoadScenario(absl::GetFlag(FLAGS_scenario));
+  auto scenario = faults::LoadScenario(absl::GetFlag(FLAGS_scenario));
   if (!scenario.ok()) return InputError(scenario.status());
   const sim::SeedResult r = sim::RunSeed(*scenario, uint64_t(seed));
   Json j = sim::ReproJson(*scenario, r);

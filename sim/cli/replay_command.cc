@@ -9,6 +9,7 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
+#include "faults/plan.h"
 #include "sim/chrome_trace.h"
 #include "sim/cli/command.h"
 #include "sim/decisions.h"
@@ -45,7 +46,7 @@ Result<sim::Repro> ReadRepro(const std::string& path) {
   if (!bytes.ok()) return bytes.status();
   auto json = ParseJson(AsChars(*bytes));
   if (!json.ok()) return Status::InvalidArgument(path + ": " + json.status().message());
-  auto repro = sim::ReproFromJson(*json, DirOf(path));
+  auto repro = sim::ReproFromJson(*json, DirOf(path), &faults::Parser());
   if (!repro.ok()) return Status::InvalidArgument(path + ": " + repro.status().message());
   return repro;
 }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <string>
 
@@ -17,6 +18,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "engine/env/posix_env.h"
+#include "faults/catalogue.h"
+#include "faults/scenarios.h"
 #include "sim/chrome_trace.h"
 #include "sim/cli/command.h"
 #include "sim/repro.h"
@@ -37,6 +40,7 @@ ABSL_FLAG(std::string, seed_from_commit, "", "run: shift the seeds by a number r
 ABSL_FLAG(std::string, junit, "", "run: write a JUnit XML report here (a testcase for the campaign and one per failing seed)");
 ABSL_FLAG(bool, check_determinism, false, "run: run every seed twice and fail on any difference");
 ABSL_FLAG(bool, canary, false, "run: corrupt a promised-durable byte after each crash (the oracle must fail)");
+ABSL_FLAG(std::string, faults, "", "run: \"classic\" replaces the scenario's fault model with power loss and drop-unsynced only");
 ABSL_FLAG(bool, overhead, false, "run: measure the simulator's overhead (SimEnv without faults vs MemEnv) instead");
 
 namespace lsm::cli {
@@ -75,6 +79,15 @@ bool ParseDuration(const std::string& text, double* seconds) {
   return true;
 }
 
+// "torn 3/2, io-error 1/1": per family, fired / changed the disk.
+std::string FiredText(const SeedResult& r) {
+  std::string out;
+  for (const sim::FamilyCount& c : r.fault_counts) {
+    out += absl::StrFormat("%s%s %u/%u", out.empty() ? "" : ", ", c.family, c.fired, c.changed);
+  }
+  return out.empty() ? "none fired" : out + " (fired/changed)";
+}
+
 Json SeedJson(const SeedResult& r) {
   Json j = Json::Object();
   j.Set("seed", Json::Uint(r.seed));
@@ -93,6 +106,24 @@ Json SeedJson(const SeedResult& r) {
   j.Set("blocks_reused", Json::Uint(r.blocks_reused));
   j.Set("freelist_overflows", Json::Uint(r.freelist_overflows));
   j.Set("canary_applied", Json::Bool(r.canary_applied));
+  if (!r.faults.empty()) {
+    j.Set("faults", Json::String(r.faults));
+    Json fired = Json::Object();
+    for (const sim::FamilyCount& c : r.fault_counts) {
+      Json f = Json::Object();
+      f.Set("fired", Json::Uint(c.fired));
+      f.Set("changed", Json::Uint(c.changed));
+      fired.Set(c.family, f);
+    }
+    j.Set("fault_counts", fired);
+    j.Set("oracle", Json::String(r.oracle));
+    j.Set("process_crashes", Json::Uint(r.process_crashes));
+    j.Set("recovery_crashes", Json::Uint(r.recovery_crashes));
+    j.Set("injected_errors", Json::Uint(r.injected_errors));
+    j.Set("clean_errors", Json::Uint(r.clean_errors));
+    j.Set("silent_damage", Json::Uint(r.silent_damage));
+  }
+  if (r.hang) j.Set("hang", Json::Bool(true));
   return j;
 }
 
@@ -174,9 +205,15 @@ int Overhead(const Scenario& s, uint64_t first, uint64_t count) {
 
 int RunRun(const std::vector<std::string>& args) {
   if (!args.empty()) return UsageError("run takes no positional arguments (see lsmsim --help)");
-  auto scenario = sim::LoadScenario(absl::GetFlag(FLAGS_scenario));
+  auto scenario = faults::LoadScenario(absl::GetFlag(FLAGS_scenario));
   if (!scenario.ok()) return InputError(scenario.status());
   if (absl::GetFlag(FLAGS_canary)) scenario->canary = true;
+  const std::string fault_model = absl::GetFlag(FLAGS_faults);
+  if (fault_model == "classic") {
+    faults::MakeClassic(&*scenario);
+  } else if (!fault_model.empty()) {
+    return UsageError("--faults '" + fault_model + "': the only model is \"classic\" (the scenario's own is the default)");
+  }
   uint64_t first = 1, last = 0;
   const std::string seeds = absl::GetFlag(FLAGS_seeds), duration_text = absl::GetFlag(FLAGS_duration);
   const int64_t one = absl::GetFlag(FLAGS_seed);
@@ -232,6 +269,12 @@ int RunRun(const std::vector<std::string>& args) {
   uint64_t done = 0, failed = 0, canaries = 0;
   SeedResult totals;
   std::string first_failure;
+  // Per family, in catalogue order: seeds it was active in, times it fired, times it changed the disk.
+  struct FamilyTotal {
+    uint64_t seeds = 0, fired = 0, changed = 0;
+  };
+  std::map<std::string, FamilyTotal> families;
+  uint64_t older_state = 0, silent = 0, hangs = 0, process_crashes = 0, recovery_crashes = 0, injected = 0, clean_errors = 0;
   const std::string trace_path = absl::GetFlag(FLAGS_trace);
   if (!trace_path.empty() && one < 0) return UsageError("--trace needs --seed N (one seed)");
   std::vector<sim::TraceEvent> events;
@@ -269,6 +312,19 @@ int RunRun(const std::vector<std::string>& args) {
     totals.freelist_overflows += r.freelist_overflows;
     totals.commits += r.commits;
     canaries += r.canary_applied;
+    for (const sim::FamilyCount& c : r.fault_counts) {
+      FamilyTotal& t = families[c.family];
+      ++t.seeds;
+      t.fired += c.fired;
+      t.changed += c.changed;
+    }
+    older_state += r.oracle == "older-state";
+    silent += r.silent_damage;
+    hangs += r.hang;
+    process_crashes += r.process_crashes;
+    recovery_crashes += r.recovery_crashes;
+    injected += r.injected_errors;
+    clean_errors += r.clean_errors;
     if (!r.pass) {
       ++failed;
       const std::string dir = absl::GetFlag(FLAGS_repro_dir);
@@ -277,10 +333,12 @@ int RunRun(const std::vector<std::string>& args) {
                      ? sim::WriteJsonFile(path, sim::ReproJson(*scenario, r))
                      : Status::IoError(absl::StrFormat("cannot make %s: %s", dir, std::strerror(errno)));
       if (tty) std::fprintf(stderr, "\r\033[K");
-      std::printf("FAIL seed %llu (%s): %s\n", (unsigned long long)seed, r.config.c_str(), r.message.c_str());
+      std::printf("%s seed %llu (%s): %s\n", r.hang ? "HANG" : "FAIL", (unsigned long long)seed, r.config.c_str(),
+                  r.message.c_str());
+      if (!r.faults.empty()) std::printf("  faults: %s; oracle: %s\n", FiredText(r).c_str(), r.oracle.c_str());
       const std::string reproduce =
-          absl::StrFormat("lsmsim run --scenario %s --seed %u%s", absl::GetFlag(FLAGS_scenario), seed,
-                          scenario->canary ? " --canary" : "");
+          absl::StrFormat("lsmsim run --scenario %s --seed %u%s%s", absl::GetFlag(FLAGS_scenario), seed,
+                          scenario->canary ? " --canary" : "", fault_model.empty() ? "" : " --faults classic");
       std::printf("  reproduce: %s   (%s)\n", reproduce.c_str(),
                   w.ok() ? ("or: lsmsim replay " + path).c_str() : ("no repro file: " + w.ToString()).c_str());
       std::fflush(stdout);
@@ -312,6 +370,20 @@ int RunRun(const std::vector<std::string>& args) {
               (unsigned long long)totals.checkpoints, (unsigned long long)totals.checkpoints_mid_merge,
               (unsigned long long)totals.blocks_reused, (unsigned long long)totals.freelist_overflows,
               scenario->canary ? absl::StrFormat(", canary applied in %u seeds", canaries).c_str() : "");
+  if (scenario->faults) {
+    std::printf("  %llu process crashes, %llu crashes during recovery, %llu injected errors, %llu clean errors, %llu seeds "
+                "judged by the older-state oracle (%llu with silent damage), %llu hangs\n",
+                (unsigned long long)process_crashes, (unsigned long long)recovery_crashes, (unsigned long long)injected,
+                (unsigned long long)clean_errors, (unsigned long long)older_state, (unsigned long long)silent,
+                (unsigned long long)hangs);
+    std::printf("  %-18s %8s %10s %10s\n", "family", "seeds", "fired", "changed");
+    for (const faults::Entry& e : faults::Catalogue()) {
+      auto it = families.find(e.name);
+      if (it == families.end()) continue;
+      std::printf("  %-18s %8llu %10llu %10llu\n", e.name, (unsigned long long)it->second.seeds,
+                  (unsigned long long)it->second.fired, (unsigned long long)it->second.changed);
+    }
+  }
   if (!absl::GetFlag(FLAGS_report).empty()) {
     Json report = Json::Object();
     report.Set("scenario", scenario->ToJson());
@@ -326,6 +398,22 @@ int RunRun(const std::vector<std::string>& args) {
     summary.Set("checkpoints", Json::Uint(totals.checkpoints));
     summary.Set("checkpoints_mid_merge", Json::Uint(totals.checkpoints_mid_merge));
     summary.Set("canary_applied", Json::Uint(canaries));
+    if (scenario->faults) {
+      Json fam = Json::Object();
+      for (const faults::Entry& e : faults::Catalogue()) {
+        auto it = families.find(e.name);
+        if (it == families.end()) continue;
+        Json f = Json::Object();
+        f.Set("seeds", Json::Uint(it->second.seeds));
+        f.Set("fired", Json::Uint(it->second.fired));
+        f.Set("changed", Json::Uint(it->second.changed));
+        fam.Set(e.name, f);
+      }
+      summary.Set("families", fam);
+      summary.Set("older_state", Json::Uint(older_state));
+      summary.Set("hangs", Json::Uint(hangs));
+      summary.Set("silent_damage", Json::Uint(silent));
+    }
     report.Set("summary", summary);
     Status w = sim::WriteJsonFile(absl::GetFlag(FLAGS_report), report);
     if (!w.ok()) return InputError(w);
@@ -341,7 +429,15 @@ int RunRun(const std::vector<std::string>& args) {
 
 int RunScenarios(const std::vector<std::string>& args) {
   if (!args.empty()) return UsageError("scenarios takes no arguments");
-  for (const Scenario& s : sim::BuiltinScenarios()) std::printf("%-10s %s\n", s.name.c_str(), s.description.c_str());
+  for (const Scenario& s : faults::AllScenarios()) std::printf("%-18s %s\n", s.name.c_str(), s.description.c_str());
+  return kExitOk;
+}
+
+int RunFaults(const std::vector<std::string>& args) {
+  if (!args.empty()) return UsageError("faults takes no arguments");
+  for (const faults::Entry& e : faults::Catalogue()) {
+    std::printf("%-18s %-15s %s\n", e.name, e.in_contract ? "in contract" : "out of contract", e.what);
+  }
   return kExitOk;
 }
 

@@ -295,6 +295,69 @@ TEST(ScenarioTest, BadScenarioFilesNameTheField) {
   EXPECT_EQ(again->ToJson().Dump(), d.ToJson().Dump());
 }
 
+// The hang watchdog: an engine call that passes more scheduling points than the budget is stopped
+// with SimEnv::Hang; a new call starts the count again.
+TEST(SimEnvTest, WatchdogStopsALoopWithoutEnvCalls) {
+  SimEnv::Options o;
+  o.max_yields_per_call = 10;
+  SimEnv env(nullptr, o);
+  for (int i = 0; i < 10; ++i) env.Yield();
+  EXPECT_THROW(env.Yield(), SimEnv::Hang);
+  env.BeginCall();
+  for (int i = 0; i < 10; ++i) env.Yield();
+}
+
+// Process crash: writes stay (pending, visible), locks go, old handles die; a power loss later may
+// still drop what was never synced. A failed fsync's dropped pages: reads see the durable image.
+TEST(SimEnvTest, ProcessCrashKeepsPendingWritesAndDropsLocks) {
+  SimEnv env(nullptr, SimEnv::Options{});
+  auto f = env.Open("f", OpenMode::kReadWriteCreate);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Write(0, Bytes{1, 2, 3}).ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE((*f)->Write(3, Bytes{4}).ok());
+  ASSERT_TRUE((*f)->Lock(4, LockMode::kExclusive).ok());
+  env.ArmCrash(env.step() + 1);
+  EXPECT_FALSE((*f)->Size().ok());
+  env.ProcessCrash();
+  EXPECT_FALSE((*f)->Size().ok());  // the dead process's handle
+  auto g = env.Open("f", OpenMode::kReadWriteCreate);
+  ASSERT_TRUE(g.ok());
+  EXPECT_TRUE((*g)->Lock(4, LockMode::kExclusive).ok());
+  EXPECT_EQ(*env.Contents("f"), (Bytes{1, 2, 3, 4}));
+  EXPECT_EQ(env.PendingCount("f"), 1u);
+  env.DiscardPending("f");
+  EXPECT_EQ(*env.Contents("f"), (Bytes{1, 2, 3}));
+  EXPECT_EQ(env.PendingCount("f"), 0u);
+}
+
+// Under the catalogue the promise outlives a recovery: safety normal promises no commit the log alone
+// holds, so a later crash may go back past what the previous recovery replayed (a torn log sector),
+// but never past the promise; a failed commit that made it becomes an ordinary unpromised one.
+TEST(OracleTest, ReopenedKeepsThePromiseNotTheRecoveredState) {
+  auto put = [](uint8_t k) { return LogOp{LogOp::kPut, Bytes{k}, Bytes{k}}; };
+  Oracle o(Safety::kNormal);
+  o.Single(put(1));
+  o.Acknowledged();
+  o.Flushed();
+  o.Checkpointed();  // commit 1 promised
+  o.Single(put(2));
+  o.Acknowledged();
+  o.Single(put(3));
+  o.Failed();
+  const Oracle::Map one{{Bytes{1}, Bytes{1}}}, two{{Bytes{1}, Bytes{1}}, {Bytes{2}, Bytes{2}}};
+  Oracle::Map three = two;
+  three[Bytes{3}] = Bytes{3};
+  EXPECT_TRUE(o.CheckReopened(three).ok());  // the failed commit made it
+  EXPECT_TRUE(o.CheckReopened(one).ok());    // and a later crash took it and commit 2: not promised
+  EXPECT_FALSE(o.CheckReopened(Oracle::Map{}).ok());  // commit 1 was
+  Oracle strict(Safety::kNormal);
+  strict.Single(put(2));
+  strict.Acknowledged();
+  EXPECT_TRUE(strict.CheckRecovered(Oracle::Map{{Bytes{2}, Bytes{2}}}).ok());
+  EXPECT_FALSE(strict.CheckRecovered(Oracle::Map{}).ok());  // the classic judge: the recovered state is the floor
+}
+
 }  // namespace
 }  // namespace lsm::sim
 
