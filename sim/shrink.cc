@@ -50,10 +50,11 @@ class Shrinker {
       cut.ops = uint32_t(std::max<size_t>(best_.op_starts.size(), 1));
       Try(cut, best_.decisions);
     }
-    // 2 and 3, until neither helps.
+    // 2 and 3, until none helps.
     for (bool progress = true; progress && Budget();) {
       progress = RemoveOperations();
       progress |= ZeroDecisions();
+      if (!progress) progress = HalveDecisions();
     }
     // 4. The replay pads with zeros, so the trimmed stream is the same run.
     out.scenario = scenario_;
@@ -135,6 +136,18 @@ class Shrinker {
         any |= Try(scenario_, d);
       }
       if (chunk == 1) break;
+    }
+    return any;
+  }
+
+  // Each value that zero would not take, halved instead (a smaller key, value or count), one at a time.
+  bool HalveDecisions() {
+    bool any = false;
+    for (size_t i = 0; i < best_.decisions.size() && Budget(); ++i) {
+      if (best_.decisions[i] < 2) continue;
+      std::vector<uint64_t> d = best_.decisions;
+      d[i] /= 2;
+      any |= Try(scenario_, d);
     }
     return any;
   }
