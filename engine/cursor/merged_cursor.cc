@@ -40,8 +40,14 @@ MergedCursor::MergedCursor(std::vector<std::unique_ptr<RecordCursor>> newest_fir
 
 void MergedCursor::Refresh(size_t i) {
   const RecordCursor& s = *sources_[i];
-  valid_[i] = s.Valid();
-  recs_[i] = valid_[i] ? s.view() : RecordView{};
+  const bool valid = s.Valid();
+  if (valid) recs_[i] = s.view();
+  Refresh(i, valid);
+}
+
+void MergedCursor::Refresh(size_t i, bool valid) {
+  valid_[i] = valid;
+  if (!valid) recs_[i] = RecordView{};
   const uint8_t closes = dir_ == Direction::kForward ? kEndDelete : kStartDelete;
   const uint8_t cover = valid_[i] && (recs_[i].flags & closes) ? 1 : 0;
   cover_count_ += cover;
@@ -151,8 +157,15 @@ Status MergedCursor::Settle() {
 Status MergedCursor::StepPast() {
   const bool forward = dir_ == Direction::kForward;
   for (uint32_t s : at_) {
-    Status st = forward ? sources_[s]->Next() : sources_[s]->Prev();
-    Refresh(s);
+    Status st;
+    if (forward) {
+      bool valid = false;
+      st = sources_[s]->NextView(&recs_[s], &valid);
+      Refresh(s, valid);
+    } else {
+      st = sources_[s]->Prev();
+      Refresh(s);
+    }
     if (!st.ok()) {
       current_ = -1;
       return st;

@@ -50,6 +50,8 @@ class MergedCursor {
   Status StepPast();
   // Re-reads source i's position after it moved.
   void Refresh(size_t i);
+  // The same, when the source's record (if valid) is already in recs_[i].
+  void Refresh(size_t i, bool valid);
   // Moves the sources holding the extreme key from the heap to at_ (in source order).
   void TakeGroup();
   bool HeapBefore(uint32_t a, uint32_t b) const;  // key order, then source order

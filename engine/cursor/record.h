@@ -72,6 +72,14 @@ class RecordCursor {
     const Record& r = record();
     return {r.flags, r.key, r.value};
   }
+  // Next, then Valid and view in the same call (*view is set when *valid): the merge's step, one
+  // virtual call instead of three for a cursor that overrides it.
+  virtual Status NextView(RecordView* view, bool* valid) {
+    Status s = Next();
+    *valid = Valid();
+    if (*valid) *view = this->view();
+    return s;
+  }
 };
 
 }  // namespace lsm

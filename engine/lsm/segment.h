@@ -85,7 +85,7 @@ inline constexpr uint32_t PageDataEnd(uint32_t n, uint32_t nrec) {
 // through `db` page by page; no page is trusted: a malformed page makes the call return kCorrupt naming
 // the page, and the cursor becomes invalid. Every walk is capped by min(seg.size, pages in the file), so
 // chains that loop or wander out of the run end in kCorrupt rather than forever.
-class SegmentCursor : public RecordCursor {
+class SegmentCursor final : public RecordCursor {
  public:
   // `redirects` must be empty unless `seg` is the lhs of the oldest level. `db` must outlive the cursor.
   SegmentCursor(File* db, Geometry g, Segment seg, std::span<const BlockRedirect> redirects = {});
@@ -111,6 +111,12 @@ class SegmentCursor : public RecordCursor {
   // REQUIRES: Valid(). record() copies the key and value out on first use after a move; view() does not.
   const Record& record() const override;
   RecordView view() const override { return view_; }
+  Status NextView(RecordView* view, bool* valid) override {
+    Status s = Next();
+    *valid = valid_;
+    if (valid_) *view = view_;
+    return s;
+  }
   uint64_t page() const { return page_.no; }                  // page the current record starts on
   int cell() const { return cell_; }
 
