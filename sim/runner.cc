@@ -72,7 +72,11 @@ class SeedRun {
       db_.reset();
     }
     r_.pass = s.ok();
-    if (!s.ok()) r_.message = s.message();
+    if (!s.ok()) {
+      r_.message = s.message();
+      // Problem lists end in a newline; a message is one line of a report.
+      while (!r_.message.empty() && (r_.message.back() == '\n' || r_.message.back() == ' ')) r_.message.pop_back();
+    }
     Note("verdict", r_.pass ? "pass" : r_.message);
     if (db_) Collect();
     if (plan_) r_.fault_counts = plan_->Counts();
