@@ -146,7 +146,27 @@ class Parser {
   static constexpr int kMaxDepth = 64;
 
   Status Error() const {
-    return Status::InvalidArgument(absl::StrFormat("JSON: expected %s at byte %u", expected_, error_pos_));
+    uint32_t line = 1;
+    size_t line_start = 0;
+    for (size_t i = 0; i < error_pos_ && i < s_.size(); ++i) {
+      if (s_[i] == '\n') {
+        ++line;
+        line_start = i + 1;
+      }
+    }
+    return Status::InvalidArgument(absl::StrFormat("%u:%u: JSON: expected %s (byte %u)", line, error_pos_ - line_start + 1,
+                                                   expected_, error_pos_));
+  }
+  // The line and column of `offset`; offsets are asked for in increasing order (values in document
+  // order), so the newlines are counted once.
+  std::pair<uint32_t, uint32_t> LineColumn(size_t offset) {
+    for (; counted_ < offset && counted_ < s_.size(); ++counted_) {
+      if (s_[counted_] == '\n') {
+        ++line_;
+        line_start_ = counted_ + 1;
+      }
+    }
+    return {line_, uint32_t(offset - line_start_ + 1)};
   }
   bool Fail(std::string expected) {
     expected_ = std::move(expected);
@@ -166,6 +186,13 @@ class Parser {
     if (depth > kMaxDepth) return Fail("less nesting");
     SkipSpace();
     if (pos_ >= s_.size()) return Fail("a value");
+    const auto [line, column] = LineColumn(pos_);
+    if (!AnyValue(out, depth)) return false;
+    out->SetPosition(line, column);
+    return true;
+  }
+
+  bool AnyValue(Json* out, int depth) {
     char c = s_[pos_];
     if (c == '{') return ObjectValue(out, depth);
     if (c == '[') return ArrayValue(out, depth);
@@ -320,6 +347,9 @@ class Parser {
   size_t pos_ = 0;
   std::string expected_;
   size_t error_pos_ = 0;
+  size_t counted_ = 0;     // LineColumn: newlines before this offset are counted
+  uint32_t line_ = 1;
+  size_t line_start_ = 0;
 };
 
 }  // namespace

@@ -52,15 +52,27 @@ class Json {
   // Compact, single-line JSON.
   std::string Dump() const;
 
+  // Where a parsed value starts in its text (1-based line and column; 0 for a value built in code), so
+  // that errors about it can point there. Not part of the value: Dump and comparisons ignore it.
+  uint32_t line() const { return line_; }
+  uint32_t column() const { return column_; }
+  void SetPosition(uint32_t line, uint32_t column) {
+    line_ = line;
+    column_ = column;
+  }
+
  private:
   void DumpTo(std::string& out) const;
 
   Type type_ = Type::kNull;
   std::string text_;  // number text, string value, or "true"/"false"
   std::vector<std::pair<std::string, Json>> items_;  // array items have empty keys
+  uint32_t line_ = 0;
+  uint32_t column_ = 0;
 };
 
-// Parses one JSON document; the error names the byte offset and what was expected there.
+// Parses one JSON document; the error says where ("LINE:COLUMN: ", then the byte offset) and what was
+// expected there.
 Result<Json> ParseJson(std::string_view text);
 
 }  // namespace lsm

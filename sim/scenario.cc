@@ -155,11 +155,25 @@ Result<Scenario> ScenarioFromJson(const Json& j, const std::string& base_dir, co
                                 "start_from", "start_expected", "faults"};
   for (const Number& n : kNumbers) known.insert(n.name);
   for (const NumberList& l : kNumberLists) known.insert(l.name);
+  // Errors point at the value they are about: "LINE:COLUMN: scenario field ...", for a scenario parsed
+  // from text (LoadScenario puts the file's name in front).
+  auto at = [](const Json* where, const Status& s) {
+    if (s.ok() || where == nullptr || where->line() == 0) return s;
+    return Status(s.code(), absl::StrFormat("%u:%u: %s", where->line(), where->column(), s.message()));
+  };
   for (const auto& [key, value] : j.items()) {
-    if (!known.count(key)) return Status::InvalidArgument("scenario: unknown field \"" + key + "\"");
+    if (!known.count(key)) {
+      std::string names;
+      for (const std::string& k : known) names += (names.empty() ? "" : ", ") + k;
+      return at(&value, Status::InvalidArgument("scenario: unknown field \"" + key + "\" (the fields are " + names + ")"));
+    }
   }
-  auto bad = [](const std::string& field, const std::string& what) {
-    return Status::InvalidArgument("scenario field \"" + field + "\": " + what);
+  auto bad = [&](const std::string& field, const std::string& what) {
+    const Json* where = j.Find(field.substr(0, field.find('.')));
+    if (where != nullptr && field.find('.') != std::string::npos && where->is_object()) {
+      if (const Json* inner = where->Find(field.substr(field.find('.') + 1))) where = inner;
+    }
+    return at(where, Status::InvalidArgument("scenario field \"" + field + "\": " + what));
   };
   if (const Json* v = j.Find("name")) {
     if (!v->AsString() || !GoodName(*v->AsString())) {
@@ -191,9 +205,9 @@ Result<Scenario> ScenarioFromJson(const Json& j, const std::string& base_dir, co
       }
     }
   }
-  if (const Json* v = j.Find("safety")) LSM_RETURN_IF_ERROR(ParseNames(*v, "safety", kSafetyNames, &s.safety));
+  if (const Json* v = j.Find("safety")) LSM_RETURN_IF_ERROR(at(v, ParseNames(*v, "safety", kSafetyNames, &s.safety)));
   if (const Json* v = j.Find("key_distribution")) {
-    LSM_RETURN_IF_ERROR(ParseNames(*v, "key_distribution", kDistributionNames, &s.key_distribution));
+    LSM_RETURN_IF_ERROR(at(v, ParseNames(*v, "key_distribution", kDistributionNames, &s.key_distribution)));
   }
   if (const Json* v = j.Find("weights")) {
     if (!v->is_object()) return bad("weights", "expected an object");
@@ -222,7 +236,7 @@ Result<Scenario> ScenarioFromJson(const Json& j, const std::string& base_dir, co
   if (const Json* v = j.Find("faults")) {
     if (faults == nullptr) return bad("faults", "this program has no fault catalogue (run it with lsmsim)");
     auto model = (*faults)(*v);
-    if (!model.ok()) return model.status();
+    if (!model.ok()) return at(v, model.status());
     s.faults = *model;
   }
   if (const Json* v = j.Find("canary")) {
@@ -334,9 +348,13 @@ Result<Scenario> LoadScenario(const std::string& name_or_path, const FaultsParse
   std::string text(size_t(*size), '\0');
   LSM_RETURN_IF_ERROR((*file)->Read(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size())));
   auto j = ParseJson(text);
-  if (!j.ok()) return Status::InvalidArgument(name_or_path + ": " + j.status().message());
+  // "FILE:LINE:COLUMN: what" when the message starts with a position, as compilers print them.
+  auto in_file = [&](const std::string& m) {
+    return Status::InvalidArgument(name_or_path + (!m.empty() && std::isdigit(static_cast<unsigned char>(m[0])) ? ":" : ": ") + m);
+  };
+  if (!j.ok()) return in_file(j.status().message());
   auto s = ScenarioFromJson(*j, std::filesystem::path(name_or_path).parent_path().string(), faults);
-  if (!s.ok()) return Status::InvalidArgument(name_or_path + ": " + s.status().message());
+  if (!s.ok()) return in_file(s.status().message());
   return s;
 }
 
