@@ -222,10 +222,9 @@ Status Database::Join(const Options& options) {
 
 bool Database::Leave() { return --connections_ == 0; }
 
-Result<bool> Database::LogHoldsCommits(bool if_exists_only) {
+Result<bool> Database::LogHoldsCommits() {
   auto exists = env_->Exists(log_path_);
-  if (!exists.ok()) return exists.status();
-  if (!*exists || if_exists_only) return *exists;
+  if (!exists.ok() || !*exists) return exists;
   auto log = env_->Open(log_path_, OpenMode::kReadOnly);
   if (!log.ok()) return log.status();
   const auto empty = lsm::Checkpoint::Empty(options_.page_size, options_.block_size);
@@ -255,17 +254,15 @@ Status Database::Recover() {
     // first checkpoint's own tear) or the log holds a commit (a later tear of the other page). Anything
     // else is not ours: refuse rather than overwrite it.
     auto blank = [](ByteView page) { return std::all_of(page.begin(), page.end(), [](uint8_t b) { return b == 0; }); };
-    bool torn_first = false;
     if (!blank(meta)) {
       const bool one_blank = blank(ByteView(meta).first(kMetaPageSize)) || blank(ByteView(meta).subspan(kMetaPageSize));
-      auto commits = LogHoldsCommits(/*if_exists_only=*/one_blank);
-      if (!commits.ok()) return commits.status();
-      torn_first = *commits;
-    }
-    if (!blank(meta) && !torn_first) {
-      return Status::NotADatabase(absl::StrFormat("%s: neither meta page holds a valid checkpoint (page 1: %s; page 2: %s)",
-                                                  path_, choice.page1_error.ToString(),
-                                                  choice.page2_error.ToString()));
+      auto torn_first = one_blank ? env_->Exists(log_path_) : LogHoldsCommits();
+      if (!torn_first.ok()) return torn_first.status();
+      if (!*torn_first) {
+        return Status::NotADatabase(absl::StrFormat("%s: neither meta page holds a valid checkpoint (page 1: %s; page 2: %s)",
+                                                    path_, choice.page1_error.ToString(),
+                                                    choice.page2_error.ToString()));
+      }
     }
     snap_ = Checkpoint::Empty(options_.page_size, options_.block_size);
   }
@@ -322,10 +319,8 @@ Result<std::vector<RunChain>> Database::ValidateSnapshot() const {
   if (!chains.ok()) return chains.status();
   for (const RunChain& chain : *chains) {
     if (!chain.blocks.ok()) {
-      return Status(chain.blocks.status().code(),
-                    absl::StrFormat("%s: level %u %s: %s", path_, chain.level,
-                                    chain.rhs < 0 ? std::string("lhs") : absl::StrFormat("rhs[%d]", chain.rhs),
-                                    chain.blocks.status().message()));
+      return Status(chain.blocks.status().code(), absl::StrFormat("%s: %s: %s", path_, SegmentName(chain.level, chain.rhs),
+                                                                  chain.blocks.status().message()));
     }
   }
   return chains;

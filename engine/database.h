@@ -108,9 +108,8 @@ class Database {
   Status Recover();
   Status LoadFreeList(const std::vector<FreeEntry>& delta);
   Result<std::vector<RunChain>> ValidateSnapshot() const;
-  // Whether the log, replayed from the start, holds a committed transaction (reads only); with
-  // if_exists_only, whether the log exists at all.
-  Result<bool> LogHoldsCommits(bool if_exists_only);
+  // Whether the log exists and, replayed from the start, holds a committed transaction (reads only).
+  Result<bool> LogHoldsCommits();
   Tree& MutableTree();
   Status ApplyCommitted(LogOp::Kind kind, ByteView key, ByteView value);
   // The commit protocol: append (unless use_log is off) and commit the log, then apply; a failed log

@@ -25,11 +25,11 @@ Result<uint32_t> NextBlock(File* db, const Geometry& g, uint32_t block) {
   return LoadBe32(link);
 }
 
+}  // namespace
+
 std::string SegmentName(size_t level, int rhs) {
   return rhs < 0 ? absl::StrFormat("level %u lhs", level) : absl::StrFormat("level %u rhs[%d]", level, rhs);
 }
-
-}  // namespace
 
 Result<std::vector<uint32_t>> RunBlocks(File* db, const Geometry& g, uint32_t nblock, const Segment& seg,
                                         std::span<const BlockRedirect> redirects, bool with_spare) {

@@ -35,6 +35,9 @@ Result<std::vector<uint32_t>> RunBlocks(File* db, const Geometry& g, uint32_t nb
 // while that level is merging, its oldest input).
 std::span<const BlockRedirect> RedirectsFor(const Checkpoint& snap, size_t level, int rhs_index);
 
+// "level 2 lhs", "level 2 rhs[0]": how errors name a run.
+std::string SegmentName(size_t level, int rhs);
+
 // Every run of a checkpoint with its block chain walked (RunBlocks), level by level, lhs before
 // rhs[0], rhs[1]...: walked once at open and handed to every check that needs the chains.
 struct RunChain {
