@@ -82,8 +82,17 @@ void CachedFile::PushFront(uint32_t slot) {
 void CachedFile::Remove(uint32_t slot) {
   Unlink(slot);
   IndexErase(slots_[slot].index);
-  slots_[slot].bytes.reset();
-  free_.push_back(slot);
+  FreeSlot(slot);
+}
+
+void CachedFile::Place(uint32_t slot, uint64_t index) {
+  slots_[slot].index = index;
+  IndexInsert(slot);
+  PushFront(slot);
+}
+
+std::shared_ptr<const uint8_t> CachedFile::Image(uint32_t slot) const {
+  return std::shared_ptr<const uint8_t>(slots_[slot].bytes, slots_[slot].bytes->data());
 }
 
 uint32_t CachedFile::TakeSlot(uint32_t pending) {
@@ -123,13 +132,11 @@ Status CachedFile::Fetch(uint64_t index, uint32_t n) {
   if (LSM_WEAKENED(kReadErrorIgnored)) s = Status::Ok();
   // Inserted last to first, so the chunk asked for is the newest and the furthest ahead goes out first.
   for (uint32_t i = n; i-- > 0;) {
-    if (!s.ok()) {
+    if (s.ok()) {
+      Place(taken[i], index + i);
+    } else {
       FreeSlot(taken[i]);
-      continue;
     }
-    slots_[taken[i]].index = index + i;
-    IndexInsert(taken[i]);
-    PushFront(taken[i]);
   }
   return s;
 }
@@ -145,7 +152,7 @@ Result<std::shared_ptr<const uint8_t>> CachedFile::ReadChunk(uint64_t index, uin
       Unlink(slot);
       PushFront(slot);
     }
-    return std::shared_ptr<const uint8_t>(slots_[slot].bytes, slots_[slot].bytes->data());
+    return Image(slot);
   }
   // Never more than a quarter of the cache ahead, so a read-ahead cannot flush what a walk still needs.
   ahead = uint32_t(std::min<uint64_t>(ahead, max_chunks_ / 4));
@@ -154,8 +161,7 @@ Result<std::shared_ptr<const uint8_t>> CachedFile::ReadChunk(uint64_t index, uin
   Status s = Fetch(index, n);
   if (!s.ok() && n > 1) s = Fetch(index, 1);
   LSM_RETURN_IF_ERROR(s);
-  const Slot& got = slots_[table_[Probe(index)] - 1];
-  return std::shared_ptr<const uint8_t>(got.bytes, got.bytes->data());
+  return Image(table_[Probe(index)] - 1);
 }
 
 Status CachedFile::Read(uint64_t offset, std::span<uint8_t> out) {
@@ -208,9 +214,7 @@ Status CachedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
 void CachedFile::Insert(uint64_t index, std::span<const uint8_t> bytes) {
   const uint32_t slot = TakeSlot();
   std::copy(bytes.begin(), bytes.end(), slots_[slot].bytes->begin());
-  slots_[slot].index = index;
-  IndexInsert(slot);
-  PushFront(slot);
+  Place(slot, index);
 }
 
 Status CachedFile::Truncate(uint64_t size) {

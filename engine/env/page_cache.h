@@ -57,7 +57,9 @@ class CachedFile : public FileWrapper {
   bool Cached(uint64_t index) const { return table_[Probe(index)] != 0; }
   // Reads chunks [index, index + n) into new slots with one ReadV and caches them (the first newest).
   Status Fetch(uint64_t index, uint32_t n);
-  void FreeSlot(uint32_t slot);  // a slot TakeSlot gave out that never held a chunk
+  void FreeSlot(uint32_t slot);  // back to the free slots, its buffer dropped (not in the list or index)
+  void Place(uint32_t slot, uint64_t index);  // the slot now caches chunk `index`, as the newest
+  std::shared_ptr<const uint8_t> Image(uint32_t slot) const;  // its bytes, shared with the cache
   void Insert(uint64_t index, std::span<const uint8_t> bytes);  // REQUIRES: index not cached
   // A slot for a new chunk with a chunk-sized buffer, evicting the oldest chunk if the cache would be
   // full with `pending` slots already taken and not yet inserted (its buffer is reused unless a cursor
