@@ -20,9 +20,7 @@ const Record& ClippedCursor::record() const {
 }
 
 RecordView ClippedCursor::view() const {
-  if (state_ == State::kReal) return inner_->view();
-  const Record& r = record();
-  return {r.flags, r.key, r.value};
+  return state_ == State::kReal ? inner_->view() : ViewOf(record());
 }
 
 int ClippedCursor::CompareToSplit(uint8_t topic, ByteView key) const {

@@ -27,14 +27,6 @@ inline constexpr uint8_t kRangeMask = kStartDelete | kEndDelete;
 inline constexpr uint8_t kTopicUser = 0;
 inline constexpr uint8_t kTopicSystem = kSystemKey;
 
-struct Record {
-  uint8_t flags = 0;
-  Bytes key;
-  Bytes value;
-  uint64_t pointer = 0;  // page in the next-older run holding the first key >= this one (0: none)
-  uint8_t topic() const { return flags & kSystemKey; }
-};
-
 // A record where its cursor holds it (a page image, a tree node): valid until that cursor moves. The
 // merging cursor reads records this way, so a scan copies no key or value.
 struct RecordView {
@@ -43,6 +35,22 @@ struct RecordView {
   ByteView value;
   uint8_t topic() const { return flags & kSystemKey; }
 };
+
+struct Record {
+  uint8_t flags = 0;
+  Bytes key;
+  Bytes value;
+  uint64_t pointer = 0;  // page in the next-older run holding the first key >= this one (0: none)
+  uint8_t topic() const { return flags & kSystemKey; }
+  // Copies a view's flags, key and value (the pointer is left as it is).
+  void Assign(const RecordView& v) {
+    flags = v.flags;
+    key.assign(v.key.begin(), v.key.end());
+    value.assign(v.value.begin(), v.value.end());
+  }
+};
+
+inline RecordView ViewOf(const Record& r) { return {r.flags, r.key, r.value}; }
 
 // Orders by topic, then bytes (memcmp order, a proper prefix first). Inline: every search and merge
 // step compares keys.
@@ -68,10 +76,7 @@ class RecordCursor {
   virtual bool Valid() const = 0;
   virtual const Record& record() const = 0;
   // The current record in place (REQUIRES: Valid()); by default a view of record().
-  virtual RecordView view() const {
-    const Record& r = record();
-    return {r.flags, r.key, r.value};
-  }
+  virtual RecordView view() const { return ViewOf(record()); }
   // Next, then Valid and view in the same call (*view is set when *valid): the merge's step, one
   // virtual call instead of three for a cursor that overrides it.
   virtual Status NextView(RecordView* view, bool* valid) {

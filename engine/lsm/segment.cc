@@ -229,17 +229,13 @@ Status SegmentCursor::ReadCell(const Page& p, int cell, bool with_value, Record*
   RecordView v;
   Bytes spill;
   LSM_RETURN_IF_ERROR(ViewCell(p, cell, with_value, &v, &out->pointer, &spill));
-  out->flags = v.flags;
-  out->key.assign(v.key.begin(), v.key.end());
-  out->value.assign(v.value.begin(), v.value.end());
+  out->Assign(v);
   return Status::Ok();
 }
 
 const Record& SegmentCursor::record() const {
   if (!copied_) {
-    record_.flags = view_.flags;
-    record_.key.assign(view_.key.begin(), view_.key.end());
-    record_.value.assign(view_.value.begin(), view_.value.end());
+    record_.Assign(view_);
     record_.pointer = pointer_;
     copied_ = true;
   }
