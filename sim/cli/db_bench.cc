@@ -11,6 +11,7 @@
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +75,20 @@ double OpsPerSecond(uint64_t ops, Clock::time_point start) {
   return s > 0 ? double(ops) / s : 0;
 }
 
+// --bench_scans full scans, each by `scan` (which returns the keys it saw): f->scan gets the fastest one's
+// keys/s, f->scanned the fewest keys any of them saw.
+Status TimeScans(Figures* f, const std::function<Result<uint64_t>()>& scan) {
+  f->scanned = ~uint64_t{0};
+  for (int i = 0; i < absl::GetFlag(FLAGS_bench_scans); ++i) {
+    const auto start = Clock::now();
+    auto scanned = scan();
+    if (!scanned.ok()) return scanned.status();
+    f->scan = std::max(f->scan, OpsPerSecond(*scanned, start));
+    f->scanned = std::min(f->scanned, *scanned);
+  }
+  return Status::Ok();
+}
+
 Result<Figures> RunLsm(const Workload& w, const std::string& path) {
   Figures f;
   Options options;
@@ -96,9 +111,7 @@ Result<Figures> RunLsm(const Workload& w, const std::string& path) {
     f.found += v->has_value();
   }
   f.read = OpsPerSecond(w.read_order.size(), start);
-  f.scanned = ~uint64_t{0};
-  for (int i = 0; i < absl::GetFlag(FLAGS_bench_scans); ++i) {
-    start = Clock::now();
+  LSM_RETURN_IF_ERROR(TimeScans(&f, [&]() -> Result<uint64_t> {
     uint64_t scanned = 0;
     auto c = (*db)->NewCursor();
     if (!c.ok()) return c.status();
@@ -106,9 +119,8 @@ Result<Figures> RunLsm(const Workload& w, const std::string& path) {
       LSM_RETURN_IF_ERROR(s);
       ++scanned;
     }
-    f.scan = std::max(f.scan, OpsPerSecond(scanned, start));
-    f.scanned = std::min(f.scanned, scanned);
-  }
+    return scanned;
+  }));
   const Checkpoint& snap = (*db)->snapshot();
   f.shape = absl::StrFormat("%u levels, %u blocks, %u flushes, %u merges", snap.levels.size(), snap.nblock,
                             (*db)->stats().flushes, (*db)->stats().merges);
@@ -139,15 +151,12 @@ Result<Figures> RunLevelDb(const Workload& w, const std::string& path) {
     f.found += db->Get(leveldb::ReadOptions(), Key(i), &value).ok();
   }
   f.read = OpsPerSecond(w.read_order.size(), start);
-  f.scanned = ~uint64_t{0};
-  for (int i = 0; i < absl::GetFlag(FLAGS_bench_scans); ++i) {
-    start = Clock::now();
+  LSM_RETURN_IF_ERROR(TimeScans(&f, [&]() -> Result<uint64_t> {
     uint64_t scanned = 0;
     std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
     for (it->SeekToFirst(); it->Valid(); it->Next()) ++scanned;
-    f.scan = std::max(f.scan, OpsPerSecond(scanned, start));
-    f.scanned = std::min(f.scanned, scanned);
-  }
+    return scanned;
+  }));
   return f;
 }
 
