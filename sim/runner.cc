@@ -777,4 +777,11 @@ SeedResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& op
   return run.Run();
 }
 
+SeedResult ReplaySeed(const Scenario& scenario, uint64_t seed, const std::vector<uint64_t>& decisions,
+                      RunOptions options) {
+  ReplayDecisions replay(decisions);
+  options.replay = &replay;
+  return RunSeed(scenario, seed, options);
+}
+
 }  // namespace lsm::sim

@@ -75,4 +75,9 @@ struct RunOptions {
 
 SeedResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& options = {});
 
+// RunSeed drawing from recorded `decisions` (a repro file's, a shrunk case's; zeros past their end)
+// instead of the seed's PRNG; options.replay is set here.
+SeedResult ReplaySeed(const Scenario& scenario, uint64_t seed, const std::vector<uint64_t>& decisions,
+                      RunOptions options = {});
+
 }  // namespace lsm::sim

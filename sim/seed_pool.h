@@ -19,9 +19,11 @@ namespace lsm::sim {
 class SeedPool {
  public:
   // Seeds first, first + stride, ... up to last, in order (last may be ~0 for an open-ended campaign;
-  // stride > 1 for one shard of a campaign). jobs >= 1; with 1 no thread is started and Take runs the
+  // stride > 1 for one shard of a campaign), each run with `options`. jobs >= 1; with 1, or with
+  // options.events (one sink cannot take several seeds at once), no thread is started and Take runs the
   // seed itself.
-  SeedPool(const Scenario& scenario, uint64_t first, uint64_t last, uint64_t stride, int jobs);
+  SeedPool(const Scenario& scenario, uint64_t first, uint64_t last, uint64_t stride, int jobs,
+           const RunOptions& options = {});
   ~SeedPool();  // stops the workers; seeds not taken are dropped
   SeedPool(const SeedPool&) = delete;
   SeedPool& operator=(const SeedPool&) = delete;
@@ -33,6 +35,7 @@ class SeedPool {
   void Work();
 
   const Scenario& scenario_;
+  const RunOptions options_;
   const uint64_t first_, stride_;
   const uint64_t count_;  // seeds in the campaign (~0: open-ended)
   const uint64_t window_;

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cctype>
 
-#include "sim/decisions.h"
-
 namespace lsm::sim {
 
 std::string FailureKind(const std::string& message) {
@@ -69,10 +67,7 @@ class Shrinker {
 
   SeedResult Simulate(const Scenario& s, const std::vector<uint64_t>& decisions) {
     ++runs_;
-    ReplayDecisions replay(decisions);
-    RunOptions options;
-    options.replay = &replay;
-    return RunSeed(s, seed_, options);
+    return ReplaySeed(s, seed_, decisions);
   }
 
   // Runs the candidate and keeps it if it fails the same way.

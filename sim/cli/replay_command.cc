@@ -12,7 +12,6 @@
 #include "faults/plan.h"
 #include "sim/chrome_trace.h"
 #include "sim/cli/command.h"
-#include "sim/decisions.h"
 #include "sim/json.h"
 #include "sim/repro.h"
 #include "sim/runner.h"
@@ -57,13 +56,11 @@ int RunReplay(const std::vector<std::string>& args) {
   auto repro = ReadRepro(path);
   if (!repro.ok()) return InputError(repro.status());
 
-  sim::ReplayDecisions decisions(repro->decisions);
   sim::RunOptions options;
-  options.replay = &decisions;
   std::vector<sim::TraceEvent> events;
   const std::string trace_path = absl::GetFlag(FLAGS_trace);
   if (!trace_path.empty()) options.events = &events;
-  const sim::SeedResult r = sim::RunSeed(repro->scenario, repro->seed, options);
+  const sim::SeedResult r = sim::ReplaySeed(repro->scenario, repro->seed, repro->decisions, options);
   if (!trace_path.empty()) {
     Status w = sim::WriteJsonFile(trace_path, sim::ChromeTrace(events, "replay of " + path));
     if (!w.ok()) return InputError(w);

@@ -268,7 +268,6 @@ int RunRun(const std::vector<std::string>& args) {
   Json report_seeds = Json::Array();
   uint64_t done = 0, failed = 0, canaries = 0;
   SeedResult totals;
-  std::string first_failure;
   // Per family, in catalogue order: seeds it was active in, times it fired, times it changed the disk,
   // and of the seeds where it fired, those where the engine noticed (returned a clean error) and those
   // left with silent damage (bytes nobody wrote, out of contract). With several families in one seed the
@@ -286,13 +285,12 @@ int RunRun(const std::vector<std::string>& args) {
   int jobs = absl::GetFlag(FLAGS_jobs);
   if (jobs < 0 || jobs > 256) return UsageError(absl::StrFormat("--jobs %d is outside 0..256 (0: the machine's cores)", jobs));
   if (jobs == 0) jobs = sim::DefaultJobs();
-  if (!trace_path.empty() || first == last) jobs = 1;
-  sim::SeedPool pool(*scenario, first, last, stride, jobs);
+  sim::SeedPool pool(*scenario, first, last, stride, jobs, options);
   const uint64_t total = last == ~uint64_t{0} ? 0 : (last - first) / stride + 1;  // 0: until --duration ends
   double last_progress = 0;
   std::vector<std::pair<uint64_t, std::string>> failures;  // seed, message: the JUnit report's testcases
   for (uint64_t seed = first;; seed += stride) {
-    SeedResult r = options.events != nullptr ? sim::RunSeed(*scenario, seed, options) : pool.Take(seed);
+    SeedResult r = pool.Take(seed);
     if (!trace_path.empty()) {
       Status w = sim::WriteJsonFile(trace_path, sim::ChromeTrace(events, absl::StrFormat("%s seed %u", scenario->name, seed)));
       if (!w.ok()) return InputError(w);
