@@ -389,6 +389,11 @@ std::string Json::Dump() const {
   return out;
 }
 
+std::string InFile(const std::string& path, const std::string& message) {
+  const bool positioned = !message.empty() && std::isdigit(static_cast<unsigned char>(message[0]));
+  return path + (positioned ? ":" : ": ") + message;
+}
+
 Result<Json> ParseJson(std::string_view text) { return Parser(text).Document(); }
 
 }  // namespace lsm

@@ -75,4 +75,8 @@ class Json {
 // expected there.
 Result<Json> ParseJson(std::string_view text);
 
+// An error about file `path`: "PATH:LINE:COLUMN: what" when the message starts with a position (as
+// ParseJson's and a scenario's do), else "PATH: what".
+std::string InFile(const std::string& path, const std::string& message);
+
 }  // namespace lsm

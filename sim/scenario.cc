@@ -348,13 +348,9 @@ Result<Scenario> LoadScenario(const std::string& name_or_path, const FaultsParse
   std::string text(size_t(*size), '\0');
   LSM_RETURN_IF_ERROR((*file)->Read(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size())));
   auto j = ParseJson(text);
-  // "FILE:LINE:COLUMN: what" when the message starts with a position, as compilers print them.
-  auto in_file = [&](const std::string& m) {
-    return Status::InvalidArgument(name_or_path + (!m.empty() && std::isdigit(static_cast<unsigned char>(m[0])) ? ":" : ": ") + m);
-  };
-  if (!j.ok()) return in_file(j.status().message());
+  if (!j.ok()) return Status::InvalidArgument(InFile(name_or_path, j.status().message()));
   auto s = ScenarioFromJson(*j, std::filesystem::path(name_or_path).parent_path().string(), faults);
-  if (!s.ok()) return in_file(s.status().message());
+  if (!s.ok()) return Status::InvalidArgument(InFile(name_or_path, s.status().message()));
   return s;
 }
 

@@ -9,6 +9,7 @@
 
 #include "engine/bytes.h"
 #include "engine/status.h"
+#include "sim/json.h"
 #include "sim/repro.h"
 
 namespace lsm::cli {
@@ -39,6 +40,9 @@ int InputError(const Status& status);
 // The whole file; kInvalidArgument if it is longer than `max_size` bytes (`what` says what it
 // should be: "a checkpoint JSON file").
 Result<Bytes> ReadFile(const std::string& path, uint64_t max_size, const char* what);
+
+// The whole file (as ReadFile) parsed as JSON; a syntax error names the path and where in it.
+Result<Json> ReadJsonFile(const std::string& path, uint64_t max_size, const char* what);
 
 // The file's size and its first min(size, n) bytes.
 struct FileHead {

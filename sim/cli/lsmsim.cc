@@ -73,6 +73,14 @@ Result<Bytes> ReadFile(const std::string& path, uint64_t max_size, const char* w
   return std::move(head->bytes);
 }
 
+Result<Json> ReadJsonFile(const std::string& path, uint64_t max_size, const char* what) {
+  auto bytes = ReadFile(path, max_size, what);
+  if (!bytes.ok()) return bytes.status();
+  auto json = ParseJson(AsChars(*bytes));
+  if (!json.ok()) return Status::InvalidArgument(InFile(path, json.status().message()));
+  return json;
+}
+
 namespace {
 
 void PrintHelp() {

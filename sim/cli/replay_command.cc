@@ -41,12 +41,10 @@ void PrintEvents(const std::deque<sim::TraceEvent>& events) {
 
 Result<sim::Repro> ReadRepro(const std::string& path) {
   constexpr uint64_t kMaxReproBytes = uint64_t{256} << 20;
-  auto bytes = ReadFile(path, kMaxReproBytes, "a repro file");
-  if (!bytes.ok()) return bytes.status();
-  auto json = ParseJson(AsChars(*bytes));
-  if (!json.ok()) return Status::InvalidArgument(path + ": " + json.status().message());
+  auto json = ReadJsonFile(path, kMaxReproBytes, "a repro file");
+  if (!json.ok()) return json.status();
   auto repro = sim::ReproFromJson(*json, DirOf(path), &faults::Parser());
-  if (!repro.ok()) return Status::InvalidArgument(path + ": " + repro.status().message());
+  if (!repro.ok()) return Status::InvalidArgument(InFile(path, repro.status().message()));
   return repro;
 }
 

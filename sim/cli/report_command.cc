@@ -58,10 +58,8 @@ int RunReport(const std::vector<std::string>& args) {
   std::map<uint64_t, std::pair<Json, std::string>> seeds;  // seed -> its record, the file it came from
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& path = args[i];
-    auto bytes = ReadFile(path, kMaxReportBytes, "a report file");
-    if (!bytes.ok()) return InputError(bytes.status());
-    auto report = ParseJson(AsChars(*bytes));
-    if (!report.ok()) return InputError(Status::InvalidArgument(path + ": " + report.status().message()));
+    auto report = ReadJsonFile(path, kMaxReportBytes, "a report file");
+    if (!report.ok()) return InputError(report.status());
     const Json* sc = report->Find("scenario");
     const Json* list = report->Find("seeds");
     const Json* sum = report->Find("summary");
