@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <random>
 
 #include "engine/env/mem_env.h"
@@ -37,6 +38,32 @@ class CountingFile : public FileWrapper {
   uint64_t fail_from = 0, fail_to = 0;
 };
 
+// `steps` random operations through `cache` over the first `span` bytes of its file: writes (partial
+// pages, whole pages, runs of pages; `write_pct` of them), truncates (`truncate_pct`), and reads, each of
+// which must return what `file_bytes(offset, length)` says the file holds (zeros past its end). Sets
+// *mapped if a read found the cache mapping the file.
+void ExpectReadsSeeTheFile(CachedFile& cache, uint64_t span, int steps, uint64_t seed, uint64_t write_pct,
+                           uint64_t truncate_pct, const std::function<Bytes(uint64_t, size_t)>& file_bytes,
+                           bool* mapped = nullptr) {
+  const uint32_t chunk = cache.chunk_size();
+  std::mt19937_64 rng(seed);
+  for (int step = 0; step < steps; ++step) {
+    const uint64_t op = rng() % 100;
+    const uint64_t offset = rng() % span;
+    if (op < write_pct) {
+      Bytes data(rng() % (6 * chunk) + 1, uint8_t(step));
+      ASSERT_TRUE(cache.Write(offset, data).ok());
+    } else if (op < write_pct + truncate_pct) {
+      ASSERT_TRUE(cache.Truncate(offset).ok());
+    } else {
+      Bytes got(rng() % (3 * chunk) + 1);
+      ASSERT_TRUE(cache.Read(offset, got).ok());
+      ASSERT_EQ(got, file_bytes(offset, got.size())) << "step " << step;
+      if (mapped != nullptr) *mapped |= cache.mapped();
+    }
+  }
+}
+
 TEST(PageCacheTest, ReadsSeeTheFileThroughEveryChange) {
   constexpr uint32_t kChunk = 256;
   constexpr size_t kChunks = 40;  // the file spans up to 64 chunks: evictions happen
@@ -46,25 +73,13 @@ TEST(PageCacheTest, ReadsSeeTheFileThroughEveryChange) {
   auto counting = std::make_unique<CountingFile>(std::move(*opened));
   CountingFile* file = counting.get();
   CachedFile cache(std::move(counting), kChunk, kChunks * kChunk);
-  std::mt19937_64 rng(7);
-  for (int step = 0; step < 20000; ++step) {
-    const uint64_t op = rng() % 100;
-    const uint64_t offset = rng() % (64 * kChunk);
-    if (op < 15) {
-      Bytes data(rng() % (6 * kChunk) + 1, uint8_t(step));
-      ASSERT_TRUE(cache.Write(offset, data).ok());
-    } else if (op < 16) {
-      ASSERT_TRUE(cache.Truncate(offset).ok());
-    } else {
-      Bytes got(rng() % (3 * kChunk) + 1);
-      ASSERT_TRUE(cache.Read(offset, got).ok());
-      auto contents = env.Contents("f");
-      ASSERT_TRUE(contents.ok());
-      Bytes want(got.size(), 0);
-      for (size_t i = 0; i < want.size() && offset + i < contents->size(); ++i) want[i] = (*contents)[offset + i];
-      ASSERT_EQ(got, want) << "step " << step;
-    }
-  }
+  ExpectReadsSeeTheFile(cache, 64 * kChunk, 20000, 7, 15, 1, [&](uint64_t offset, size_t n) {
+    auto contents = env.Contents("f");
+    Bytes want(n, 0);
+    for (size_t i = 0; contents.ok() && i < n && offset + i < contents->size(); ++i) want[i] = (*contents)[offset + i];
+    return want;
+  });
+  if (HasFatalFailure()) return;
   // The most recently used chunks stay cached: reading them again reaches the file no more.
   Bytes page(kChunk);
   for (uint64_t c = 0; c < kChunks; ++c) ASSERT_TRUE(cache.Read(c * kChunk, page).ok());
@@ -143,29 +158,15 @@ TEST(PageCacheTest, MappedReadsSeeTheFileThroughEveryChange) {
     auto opened = PosixEnv::Default()->Open(path, OpenMode::kReadWriteCreate);
     ASSERT_TRUE(opened.ok());
     CachedFile cache(std::move(*opened), kChunk, 8 * kChunk, /*map=*/true);
-    Bytes model;
-    std::mt19937_64 rng(11);
+    // The file's bytes as a second, uncached handle reads them.
+    auto other = PosixEnv::Default()->Open(path, OpenMode::kReadOnly);
+    ASSERT_TRUE(other.ok());
     bool ever_mapped = false;
-    for (int step = 0; step < 3000; ++step) {
-      const uint64_t op = rng() % 100;
-      const uint64_t offset = rng() % (48 * kChunk);
-      if (op < 20) {
-        Bytes data(rng() % (6 * kChunk) + 1, uint8_t(step));
-        ASSERT_TRUE(cache.Write(offset, data).ok());
-        if (model.size() < offset + data.size()) model.resize(offset + data.size(), 0);
-        std::copy(data.begin(), data.end(), model.begin() + offset);
-      } else if (op < 22) {
-        ASSERT_TRUE(cache.Truncate(offset).ok());
-        model.resize(offset, 0);
-      } else {
-        Bytes got(rng() % (3 * kChunk) + 1);
-        ASSERT_TRUE(cache.Read(offset, got).ok());
-        Bytes want(got.size(), 0);
-        for (size_t i = 0; i < want.size() && offset + i < model.size(); ++i) want[i] = model[offset + i];
-        ASSERT_EQ(got, want) << "step " << step;
-        ever_mapped |= cache.mapped();
-      }
-    }
+    ExpectReadsSeeTheFile(cache, 48 * kChunk, 3000, 11, 20, 2, [&](uint64_t offset, size_t n) {
+      Bytes want(n, 0xEE);
+      EXPECT_TRUE((*other)->Read(offset, want).ok());
+      return want;
+    }, &ever_mapped);
     EXPECT_TRUE(ever_mapped);
     EXPECT_LE(cache.cached_chunks(), 8u);
   }
