@@ -39,7 +39,9 @@ const std::vector<Entry>& Catalogue() {
        "the process dies at step k instead of the machine: its writes stay pending (the kernel has them), its "
        "locks are released, shared memory survives; the database is reopened without a power loss (one may "
        "follow later)",
-       "any Env call after a crash operation", true, OracleKind::kFull,
+       "any Env call after a crash operation, and a Sync with writes pending (at a tenth of the rate per Sync): "
+       "the process dies before it, so the reopen sees writes a power loss would still take",
+       true, OracleKind::kFull,
        "full oracle: a commit boundary at or after the promised one; later power losses still owe every promise",
        "chance that a crash is a process crash", 3000},
       {Family::kRecoveryCrash, "recovery-crash",

@@ -14,6 +14,13 @@ bool FaultState::Fire(Family f) {
   return true;
 }
 
+bool FaultState::FireAtSync(Family f) {
+  if (suspended || !active(f)) return false;
+  if (d->Below(10000) >= rate[size_t(f)] / kSyncRateDivisor) return false;
+  ++fired[size_t(f)];
+  return true;
+}
+
 std::optional<Status> FaultState::IoError(const std::string& path, const char* kind, uint64_t offset) {
   if (suspended) return std::nullopt;
   const bool stuck = persistent.count({path, kind}) != 0;
@@ -95,6 +102,14 @@ class FaultFile : public FileWrapper {
   }
 
   Status Sync() override {
+    if (!s_->torn_meta_armed && !s_->process_crash_armed && s_->sim->PendingCount(path_) > 0 &&
+        s_->FireAtSync(Family::kProcessCrash)) {
+      // The process dies at this Sync: everything it wrote since the last one is in the kernel, nothing
+      // of it durable, the moment a process crash differs most from a power loss (a reopen sees writes
+      // a power loss would still take, e.g. a meta page written but not synced).
+      s_->sim->ArmCrash(s_->sim->step() + 1);
+      s_->process_crash_armed = true;
+    }
     if (auto e = s_->IoError(path_, "sync", 0)) {
       // A failed fsync may have dropped the dirty pages (and a later fsync then reports success).
       if (s_->d->Below(2) == 1 && s_->sim->PendingCount(path_) > 0) s_->sim->DiscardPending(path_);

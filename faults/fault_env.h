@@ -34,10 +34,15 @@ struct FaultState {
   bool out_of_contract = false;
   bool silent_damage = false;    // bit rot, a lying sync, a lost or misdirected write fired (sim::FaultPlan::SilentDamagePossible)
   bool torn_meta_armed = false;  // the armed crash is a torn-meta one: the torn policy decides it
+  bool process_crash_armed = false;  // the armed crash is a process crash at a Sync (FaultFile::Sync)
 
   bool active(Family f) const { return rate[size_t(f)] != 0; }
   // Draws whether `f` fires now (counted as fired); nothing is drawn for an inactive family.
   bool Fire(Family f);
+  // The same at a Sync, at a tenth of the rate: syncs are many, and a family that also fires at crash
+  // time (process-crash) must not turn every seed into a string of crashes.
+  bool FireAtSync(Family f);
+  static constexpr uint32_t kSyncRateDivisor = 10;
   // An injected I/O error for `kind` on `path`: transient, or persistent from now on.
   std::optional<Status> IoError(const std::string& path, const char* kind, uint64_t offset);
 };

@@ -95,6 +95,11 @@ class Plan : public sim::FaultPlan {
 
   bool ProcessCrash() override {
     if (state_.torn_meta_armed) return false;
+    if (state_.process_crash_armed) {  // armed at a Sync, and fired there
+      state_.process_crash_armed = false;
+      ++state_.changed[size_t(Family::kProcessCrash)];
+      return true;
+    }
     return state_.Fire(Family::kProcessCrash) && (++state_.changed[size_t(Family::kProcessCrash)], true);
   }
 

@@ -70,6 +70,8 @@ const std::vector<sim::Scenario>& AllScenarios() {
                                {Family::kLatentReadError}));
     v.push_back(FamilyScenario(base, "faults-io", "I/O errors on every call kind, transient and persistent, and ENOSPC",
                                {Family::kIoError, Family::kNoSpace}));
+    v.push_back(FamilyScenario(base, "faults-enospc", "no space left: writes that extend a file fail",
+                               {Family::kNoSpace}));
     return v;
   }();
   return all;

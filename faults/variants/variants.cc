@@ -13,9 +13,9 @@ const std::vector<VariantInfo>& Variants() {
       {Variant::kFullCommitNotSynced, "full_commit_not_synced", {"faults-power", "faults-prefix", "faults-process"}},
       {Variant::kFullCommitNotSectorPadded, "full_commit_not_sector_padded", {"faults-torn"}},
       {Variant::kNoMetaPageFallback, "no_meta_page_fallback", {"faults-torn-meta"}},
-      {Variant::kRecoverySkipsSync, "recovery_skips_sync", {"faults-io", "faults-recovery"}},
+      {Variant::kRecoverySkipsSync, "recovery_skips_sync", {"faults-io", "faults-process", "faults-recovery"}},
       {Variant::kFailedSyncIgnored, "failed_sync_ignored", {"faults-io"}},
-      {Variant::kFailedLogWriteIgnored, "failed_log_write_ignored", {"faults-io"}},
+      {Variant::kFailedLogWriteIgnored, "failed_log_write_ignored", {"faults-io", "faults-enospc"}},
       {Variant::kReadErrorIgnored, "read_error_ignored", {"faults-latent"}},
       {Variant::kLogChecksumIgnored, "log_checksum_ignored",
        {"faults-byte-tear", "faults-bit-rot", "faults-lying-sync", "faults-lost-write", "faults-misdirected"}},
@@ -50,6 +50,9 @@ Hunt HuntVariant(const VariantInfo& v, const sim::Scenario& scenario, uint64_t f
       h.caught = true;
       h.seed = seed;
       h.message = r.message;
+      h.crashes = r.crashes;
+      h.process_crashes = r.process_crashes;
+      h.recovery_crashes = r.recovery_crashes;
       break;
     }
   }

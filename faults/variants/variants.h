@@ -29,6 +29,9 @@ struct Hunt {
   std::string message;    // the first failure
   uint64_t seed = 0;      // the failing seed
   uint64_t real_failures = 0;  // seeds that failed but fail on the real engine too (skipped)
+  // The failing seed's crashes: all of them, how many were process crashes and how many landed during
+  // a recovery (which family's fault the catch needed).
+  uint64_t crashes = 0, process_crashes = 0, recovery_crashes = 0;
 };
 Hunt HuntVariant(const VariantInfo& v, const sim::Scenario& scenario, uint64_t first, uint64_t max_seeds);
 

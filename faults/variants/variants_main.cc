@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/str_format.h"
 #include "faults/scenarios.h"
 #include "faults/variants/variants.h"
 
@@ -21,8 +22,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string only = argc == 3 ? argv[2] : "";
-  std::printf("| variant | scenario | classic: caught? | seeds | s | catalogue: caught? | seeds | s | first failure (catalogue) |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| variant | scenario | classic: caught? | seeds | s | catalogue: caught? | seeds | s | crashes (process, in recovery) | first failure (catalogue) |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   int missed = 0;
   for (const faults::VariantInfo& v : faults::Variants()) {
     if (!only.empty() && only != v.name) continue;
@@ -41,9 +42,12 @@ int main(int argc, char** argv) {
       for (char& ch : why) {
         if (ch == '|') ch = '/';
       }
-      std::printf("| %s | %s | %s | %llu | %.2f | %s | %llu | %.2f | %s |\n", v.name, name, c.caught ? "yes" : "no",
-                  (unsigned long long)c.seeds, c.seconds, f.caught ? "**yes**" : "no", (unsigned long long)f.seeds,
-                  f.seconds, f.caught ? why.c_str() : "");
+      const std::string crashes = f.caught ? absl::StrFormat("%u (%u, %u)", f.crashes, f.process_crashes,
+                                                             f.recovery_crashes)
+                                           : "";
+      std::printf("| %s | %s | %s | %llu | %.2f | %s | %llu | %.2f | %s | %s |\n", v.name, name,
+                  c.caught ? "yes" : "no", (unsigned long long)c.seeds, c.seconds, f.caught ? "**yes**" : "no",
+                  (unsigned long long)f.seeds, f.seconds, crashes.c_str(), f.caught ? why.c_str() : "");
       std::fflush(stdout);
     }
   }
