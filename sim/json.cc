@@ -4,7 +4,10 @@
 #include <charconv>
 #include <cstdlib>
 
+#include <iterator>
+
 #include "absl/strings/str_format.h"
+#include "nlohmann/json.hpp"
 
 namespace lsm {
 
@@ -107,286 +110,186 @@ std::optional<bool> Json::AsBool() const {
 
 namespace {
 
-void DumpString(const std::string& s, std::string& out) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(char(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-class Parser {
+// The text nlohmann's lexer reads, one char at a time, through an iterator that counts: the count at a
+// SAX event is where the token just read ends (plus one char of look-ahead after a number), which is
+// how a parsed value learns its line and column.
+class CountingIterator {
  public:
-  explicit Parser(std::string_view text) : s_(text) {}
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
 
-  Result<Json> Document() {
-    Json v;
-    if (!Value(&v, 0)) return Error();
-    SkipSpace();
-    if (pos_ != s_.size()) {
-      Fail("end of document");
-      return Error();
-    }
-    return v;
+  CountingIterator(const char* p, size_t* count) : p_(p), count_(count) {}
+  const char& operator*() const { return *p_; }
+  CountingIterator& operator++() {
+    ++p_;
+    ++*count_;
+    return *this;
+  }
+  CountingIterator operator++(int) {
+    CountingIterator old = *this;
+    ++*this;
+    return old;
+  }
+  bool operator==(const CountingIterator& o) const { return p_ == o.p_; }
+  bool operator!=(const CountingIterator& o) const { return p_ != o.p_; }
+
+ private:
+  const char* p_;
+  size_t* count_;
+};
+
+// Builds a Json from nlohmann's SAX events, each value stamped with where it starts.
+class Builder : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  static constexpr size_t kMaxDepth = 64;  // deeper documents are refused (no file of ours nests so)
+
+  explicit Builder(std::string_view text) : text_(text) {}
+  size_t* count() { return &count_; }
+
+  Result<Json> Finish(bool parsed) {
+    if (!parsed || !error_.empty() || !root_) return Error();
+    return std::move(*root_);
+  }
+
+  bool null() override { return Add(Json()); }
+  bool boolean(bool v) override { return Add(Json::Bool(v)); }
+  bool number_integer(number_integer_t v) override { return Add(Json::Int(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return Add(Json::Uint(v)); }
+  bool number_float(number_float_t, const string_t& text) override { return Add(Json::NumberText(text)); }
+  bool string(string_t& v) override { return Add(Json::String(std::move(v))); }
+  bool binary(binary_t&) override { return Refuse("no binary values"); }
+  bool start_object(std::size_t) override { return Open(Json::Object()); }
+  bool key(string_t& k) override {
+    keys_.back() = std::move(k);
+    end_ = count_;
+    return true;
+  }
+  bool end_object() override { return Close(); }
+  bool start_array(std::size_t) override { return Open(Json::Array()); }
+  bool end_array() override { return Close(); }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
+    // "[json.exception.parse_error.101] parse error at line 1, column 9: syntax error ...": keep the part
+    // after the position; ours comes first, in the form every error about a file uses.
+    std::string what = e.what();
+    if (size_t colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
+    error_ = what;
+    error_at_ = position == 0 ? 0 : position - 1;
+    return false;
   }
 
  private:
-  static constexpr int kMaxDepth = 64;
-
-  Status Error() const {
-    uint32_t line = 1;
-    size_t line_start = 0;
-    for (size_t i = 0; i < error_pos_ && i < s_.size(); ++i) {
-      if (s_[i] == '\n') {
-        ++line;
-        line_start = i + 1;
-      }
+  // Where the value whose token was just read starts: past the white space and separators after the
+  // previous token.
+  size_t ValueStart() const {
+    size_t at = end_;
+    while (at < text_.size() && (text_[at] == ' ' || text_[at] == '\t' || text_[at] == '\n' || text_[at] == '\r' ||
+                                 text_[at] == ':' || text_[at] == ',')) {
+      ++at;
     }
-    return Status::InvalidArgument(absl::StrFormat("%u:%u: JSON: expected %s (byte %u)", line, error_pos_ - line_start + 1,
-                                                   expected_, error_pos_));
+    return at;
   }
-  // The line and column of `offset`; offsets are asked for in increasing order (values in document
-  // order), so the newlines are counted once.
   std::pair<uint32_t, uint32_t> LineColumn(size_t offset) {
-    for (; counted_ < offset && counted_ < s_.size(); ++counted_) {
-      if (s_[counted_] == '\n') {
+    for (; counted_ < offset && counted_ < text_.size(); ++counted_) {
+      if (text_[counted_] == '\n') {
         ++line_;
         line_start_ = counted_ + 1;
       }
     }
     return {line_, uint32_t(offset - line_start_ + 1)};
   }
-  bool Fail(std::string expected) {
-    expected_ = std::move(expected);
-    error_pos_ = pos_;
+  void Stamp(Json* v) {
+    const auto [line, column] = LineColumn(ValueStart());
+    v->SetPosition(line, column);
+    end_ = count_;
+  }
+  bool Add(Json v) {
+    Stamp(&v);
+    Place(std::move(v));
+    return true;
+  }
+  bool Open(Json v) {
+    if (open_.size() >= kMaxDepth) return Refuse(absl::StrFormat("at most %u levels of nesting", kMaxDepth));
+    Stamp(&v);
+    open_.push_back(std::move(v));
+    keys_.emplace_back();
+    return true;
+  }
+  bool Close() {
+    end_ = count_;
+    Json done = std::move(open_.back());
+    open_.pop_back();
+    keys_.pop_back();
+    Place(std::move(done));
+    return true;
+  }
+  // A finished value goes into the container being filled, or is the document.
+  void Place(Json v) {
+    if (open_.empty()) {
+      root_ = std::move(v);
+    } else if (open_.back().is_object()) {
+      open_.back().Set(std::move(keys_.back()), std::move(v));
+    } else {
+      open_.back().Push(std::move(v));
+    }
+  }
+  bool Refuse(std::string what) {
+    error_ = std::move(what);
+    error_at_ = count_ == 0 ? 0 : count_ - 1;
     return false;
   }
-  void SkipSpace() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
-  }
-  bool Literal(std::string_view word) {
-    if (s_.substr(pos_, word.size()) != word) return Fail(absl::StrFormat("'%s'", std::string(word)));
-    pos_ += word.size();
-    return true;
+  Status Error() {
+    if (error_.empty()) error_ = "a JSON document";
+    const auto [line, column] = LineColumn(std::min(error_at_, text_.size()));
+    return Status::InvalidArgument(absl::StrFormat("%u:%u: JSON: %s (byte %u)", line, column, error_, error_at_));
   }
 
-  bool Value(Json* out, int depth) {
-    if (depth > kMaxDepth) return Fail("less nesting");
-    SkipSpace();
-    if (pos_ >= s_.size()) return Fail("a value");
-    const auto [line, column] = LineColumn(pos_);
-    if (!AnyValue(out, depth)) return false;
-    out->SetPosition(line, column);
-    return true;
-  }
-
-  bool AnyValue(Json* out, int depth) {
-    char c = s_[pos_];
-    if (c == '{') return ObjectValue(out, depth);
-    if (c == '[') return ArrayValue(out, depth);
-    if (c == '"') {
-      std::string str;
-      if (!StringValue(&str)) return false;
-      *out = Json::String(std::move(str));
-      return true;
-    }
-    if (c == 't') {
-      *out = Json::Bool(true);
-      return Literal("true");
-    }
-    if (c == 'f') {
-      *out = Json::Bool(false);
-      return Literal("false");
-    }
-    if (c == 'n') {
-      *out = Json();
-      return Literal("null");
-    }
-    return NumberValue(out);
-  }
-
-  bool NumberValue(Json* out) {
-    size_t start = pos_;
-    if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
-    size_t digits = pos_;
-    while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-    if (pos_ == digits) return Fail("a value");
-    if (pos_ < s_.size() && s_[pos_] == '.') {
-      ++pos_;
-      while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-    }
-    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
-      ++pos_;
-      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
-      while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-    }
-    *out = Json::NumberText(std::string(s_.substr(start, pos_ - start)));
-    return true;
-  }
-
-  bool StringValue(std::string* out) {
-    ++pos_;  // opening quote
-    while (pos_ < s_.size()) {
-      char c = s_[pos_++];
-      if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20) {
-        --pos_;
-        return Fail("no control characters in a string");
-      }
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
-      if (pos_ >= s_.size()) break;
-      char e = s_[pos_++];
-      switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
-        case 'u': {
-          unsigned code = 0;
-          if (pos_ + 4 > s_.size()) return Fail("4 hex digits");
-          auto [end, ec] = std::from_chars(s_.data() + pos_, s_.data() + pos_ + 4, code, 16);
-          if (ec != std::errc() || end != s_.data() + pos_ + 4) return Fail("4 hex digits");
-          pos_ += 4;
-          if (code < 0x80) {
-            out->push_back(char(code));
-          } else if (code < 0x800) {
-            out->push_back(char(0xC0 | (code >> 6)));
-            out->push_back(char(0x80 | (code & 0x3F)));
-          } else {
-            out->push_back(char(0xE0 | (code >> 12)));
-            out->push_back(char(0x80 | ((code >> 6) & 0x3F)));
-            out->push_back(char(0x80 | (code & 0x3F)));
-          }
-          break;
-        }
-        default:
-          --pos_;
-          return Fail("a valid escape");
-      }
-    }
-    return Fail("closing '\"'");
-  }
-
-  bool ArrayValue(Json* out, int depth) {
-    ++pos_;
-    *out = Json::Array();
-    SkipSpace();
-    if (pos_ < s_.size() && s_[pos_] == ']') {
-      ++pos_;
-      return true;
-    }
-    while (true) {
-      Json item;
-      if (!Value(&item, depth + 1)) return false;
-      out->Push(std::move(item));
-      SkipSpace();
-      if (pos_ < s_.size() && s_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (pos_ < s_.size() && s_[pos_] == ']') {
-        ++pos_;
-        return true;
-      }
-      return Fail("',' or ']'");
-    }
-  }
-
-  bool ObjectValue(Json* out, int depth) {
-    ++pos_;
-    *out = Json::Object();
-    SkipSpace();
-    if (pos_ < s_.size() && s_[pos_] == '}') {
-      ++pos_;
-      return true;
-    }
-    while (true) {
-      SkipSpace();
-      if (pos_ >= s_.size() || s_[pos_] != '"') return Fail("a string key");
-      std::string key;
-      if (!StringValue(&key)) return false;
-      SkipSpace();
-      if (pos_ >= s_.size() || s_[pos_] != ':') return Fail("':'");
-      ++pos_;
-      Json item;
-      if (!Value(&item, depth + 1)) return false;
-      out->Set(std::move(key), std::move(item));
-      SkipSpace();
-      if (pos_ < s_.size() && s_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (pos_ < s_.size() && s_[pos_] == '}') {
-        ++pos_;
-        return true;
-      }
-      return Fail("',' or '}'");
-    }
-  }
-
-  std::string_view s_;
-  size_t pos_ = 0;
-  std::string expected_;
-  size_t error_pos_ = 0;
-  size_t counted_ = 0;     // LineColumn: newlines before this offset are counted
+  std::string_view text_;
+  size_t count_ = 0;  // chars the lexer has read
+  size_t end_ = 0;    // where the previous token ended
+  std::vector<Json> open_;         // the containers being filled, outermost first
+  std::vector<std::string> keys_;  // per open container: the key of the member being read
+  std::optional<Json> root_;
+  std::string error_;
+  size_t error_at_ = 0;
+  size_t counted_ = 0;  // LineColumn: newlines before this offset are counted (values come in order)
   uint32_t line_ = 1;
   size_t line_start_ = 0;
 };
 
-}  // namespace
-
-void Json::DumpTo(std::string& out) const {
-  switch (type_) {
-    case Type::kNull: out += "null"; break;
-    case Type::kBool:
-    case Type::kNumber: out += text_; break;
-    case Type::kString: DumpString(text_, out); break;
-    case Type::kArray: {
-      out.push_back('[');
-      for (size_t i = 0; i < items_.size(); ++i) {
-        if (i) out.push_back(',');
-        items_[i].second.DumpTo(out);
-      }
-      out.push_back(']');
-      break;
+nlohmann::ordered_json ToLibrary(const Json& v) {
+  switch (v.type()) {
+    case Json::Type::kNull:
+      return nullptr;
+    case Json::Type::kBool:
+      return *v.AsBool();
+    case Json::Type::kNumber:
+      if (auto u = v.AsUint64()) return *u;
+      if (auto i = v.AsInt64()) return *i;
+      return *v.AsDouble();
+    case Json::Type::kString:
+      return *v.AsString();
+    case Json::Type::kArray: {
+      nlohmann::ordered_json a = nlohmann::ordered_json::array();
+      for (const auto& [k, item] : v.items()) a.push_back(ToLibrary(item));
+      return a;
     }
-    case Type::kObject: {
-      out.push_back('{');
-      for (size_t i = 0; i < items_.size(); ++i) {
-        if (i) out.push_back(',');
-        DumpString(items_[i].first, out);
-        out.push_back(':');
-        items_[i].second.DumpTo(out);
-      }
-      out.push_back('}');
-      break;
+    case Json::Type::kObject: {
+      nlohmann::ordered_json o = nlohmann::ordered_json::object();
+      for (const auto& [k, item] : v.items()) o[k] = ToLibrary(item);
+      return o;
     }
   }
+  return nullptr;
 }
 
+}  // namespace
+
 std::string Json::Dump() const {
-  std::string out;
-  DumpTo(out);
-  return out;
+  // Bytes that are not UTF-8 (a message quoting a file's bytes) become U+FFFD rather than an exception.
+  return ToLibrary(*this).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::string InFile(const std::string& path, const std::string& message) {
@@ -394,6 +297,12 @@ std::string InFile(const std::string& path, const std::string& message) {
   return path + (positioned ? ":" : ": ") + message;
 }
 
-Result<Json> ParseJson(std::string_view text) { return Parser(text).Document(); }
+Result<Json> ParseJson(std::string_view text) {
+  Builder b(text);
+  size_t* count = b.count();
+  const bool parsed = nlohmann::json::sax_parse(CountingIterator(text.data(), count),
+                                                CountingIterator(text.data() + text.size(), count), &b);
+  return b.Finish(parsed);
+}
 
 }  // namespace lsm

@@ -1,5 +1,7 @@
-// A small JSON value: enough for checkpoint dumps, reports and repro files. Numbers keep their source
-// text so 64-bit ids and offsets round-trip exactly; objects keep insertion order so output is stable.
+// A JSON value for checkpoint dumps, reports, repro files and scenarios; reading and writing are
+// nlohmann-json's. The value type is ours for two things that library's (3.11) lacks: each parsed value
+// knows its line and column (scenario errors point there), and numbers keep their source text so
+// 64-bit ids and offsets round-trip exactly. Objects keep insertion order so output is stable.
 #pragma once
 
 #include <cstdint>
@@ -49,7 +51,7 @@ class Json {
   std::optional<bool> AsBool() const;
   const std::string* AsString() const { return type_ == Type::kString ? &text_ : nullptr; }
 
-  // Compact, single-line JSON.
+  // Compact, single-line JSON (nlohmann-json's writer).
   std::string Dump() const;
 
   // Where a parsed value starts in its text (1-based line and column; 0 for a value built in code), so
@@ -62,8 +64,6 @@ class Json {
   }
 
  private:
-  void DumpTo(std::string& out) const;
-
   Type type_ = Type::kNull;
   std::string text_;  // number text, string value, or "true"/"false"
   std::vector<std::pair<std::string, Json>> items_;  // array items have empty keys
@@ -71,8 +71,8 @@ class Json {
   uint32_t column_ = 0;
 };
 
-// Parses one JSON document; the error says where ("LINE:COLUMN: ", then the byte offset) and what was
-// expected there.
+// Parses one JSON document (nlohmann-json's parser, strict, at most 64 levels deep); the error says
+// where ("LINE:COLUMN: ", then the byte offset) and what was wrong there.
 Result<Json> ParseJson(std::string_view text);
 
 // An error about file `path`: "PATH:LINE:COLUMN: what" when the message starts with a position (as

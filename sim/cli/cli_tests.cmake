@@ -357,6 +357,6 @@ add_test(NAME cli_scenario_errors_point_at_the_value COMMAND sh -c "d=$(mktemp -
   for f in type unknown syntax; do \"$0\" run --scenario $d/$f.json --seeds 1..1 2> $d/$f.err; [ $? -eq 2 ] && [ $(wc -l < $d/$f.err) -eq 1 ] || exit 1; done
   grep -q \"type.json:3:10: scenario field .ops.: expected an integer\" $d/type.err &&
   grep -q \"unknown.json:3:10: scenario: unknown field .opz.\" $d/unknown.err &&
-  grep -q \"syntax.json:4:1: JSON: expected a string key\" $d/syntax.err || { cat $d/*.err; exit 1; }
+  grep -q \"syntax.json:4:1: JSON: syntax error while parsing object key\" $d/syntax.err || { cat $d/*.err; exit 1; }
   echo positions checked; rm -rf $d" $<TARGET_FILE:lsmsim>)
 set_tests_properties(cli_scenario_errors_point_at_the_value PROPERTIES PASS_REGULAR_EXPRESSION "positions checked")

@@ -352,12 +352,16 @@ TEST(DbTest, RunsWeWritePointIntoTheNextOlderRun) {
   auto db = OpenOk(env, options);
   uint64_t checked = 0;
   for (int round = 0; round < 3; ++round) {
-    if (round == 1) ASSERT_TRUE(db->Work(2, -1).ok());  // round 0's levels become one older level
+    if (round == 1) {
+      ASSERT_TRUE(db->Work(2, -1).ok());  // round 0's levels become one older level
+    }
     for (int i = 0; i < 3000; ++i) {
       const uint32_t k = uint32_t(i * 7919 + round) % 20000;
       ASSERT_TRUE(db->Put(Bytes{uint8_t(k >> 8), uint8_t(k), uint8_t(round)}, Bytes(40, uint8_t(i))).ok());
     }
-    if (round == 2) ASSERT_TRUE(db->Work(5, -1).ok());  // a merge's output above an older level
+    if (round == 2) {
+      ASSERT_TRUE(db->Work(5, -1).ok());  // a merge's output above an older level
+    }
     ASSERT_TRUE(db->Checkpoint().ok());
     ASSERT_GE(db->snapshot().levels.size(), 2u);
     checked += ExpectOlderRunPointersValid(env, db->snapshot());
