@@ -18,6 +18,9 @@ enum class Variant {
   kLogChecksumIgnored,         // log recovery accepts every stored checksum
   kRecoverySkipsSync,          // recovery relies on the checkpoint it read without syncing it first
   kWorkWithoutMerging,         // a work call loops without taking a merge step (a hang, no Env call)
+  // Not a weakening but a deliberate on-disk format change, for lsmsim compat's test: the checkpoint
+  // header stores nwrite before pgsz (both written and read so), so files of other builds misread.
+  kCheckpointLayoutChanged,
 };
 
 #ifdef LSM_WEAKENED_BUILD

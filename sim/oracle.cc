@@ -1,5 +1,8 @@
 #include "sim/oracle.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "absl/strings/str_format.h"
 #include "sim/scenario.h"
 
@@ -187,6 +190,130 @@ Status Oracle::CheckReopened(const Map& reopened_map, uint32_t user_version) {
 
 bool Oracle::AtSomeBoundary(const Map& map, uint32_t user_version) const {
   return Boundary(State{map, user_version}, 0).has_value();
+}
+
+namespace {
+
+constexpr const char* kOpKinds[] = {"put", "delete", "delete_range", "user_version"};
+
+Json OpsJson(const std::vector<LogOp>& ops) {
+  Json a = Json::Array();
+  for (const LogOp& op : ops) {
+    Json o = Json::Array();
+    o.Push(Json::String(kOpKinds[op.kind])).Push(Json::String(ToHex(op.key))).Push(Json::String(ToHex(op.value)));
+    a.Push(std::move(o));
+  }
+  return a;
+}
+
+Status BadModel(const std::string& field, const std::string& what) {
+  return Status::InvalidArgument("oracle." + field + ": " + what);
+}
+
+Result<Bytes> HexField(const std::string& field, const Json& v) {
+  Bytes out;
+  if (!v.AsString() || !FromHex(*v.AsString(), &out)) return BadModel(field, "expected a hex string");
+  return out;
+}
+
+Result<std::vector<LogOp>> OpsFromJson(const std::string& field, const Json& a) {
+  if (!a.is_array()) return BadModel(field, "expected an array of [kind, key hex, value hex]");
+  std::vector<LogOp> ops;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const std::string f = absl::StrFormat("%s[%u]", field, i);
+    const Json& o = a[i];
+    if (!o.is_array() || o.size() != 3 || !o[0].AsString()) return BadModel(f, "expected [kind, key hex, value hex]");
+    LogOp op;
+    const auto* kind = std::find(std::begin(kOpKinds), std::end(kOpKinds), *o[0].AsString());
+    if (kind == std::end(kOpKinds)) return BadModel(f, "unknown kind \"" + *o[0].AsString() + "\"");
+    op.kind = LogOp::Kind(kind - std::begin(kOpKinds));
+    auto key = HexField(f + "[1]", o[1]);
+    if (!key.ok()) return key.status();
+    auto value = HexField(f + "[2]", o[2]);
+    if (!value.ok()) return value.status();
+    if (op.kind == LogOp::kUserVersion && value->size() != 4) return BadModel(f, "a user version is 4 bytes");
+    op.key = std::move(*key);
+    op.value = std::move(*value);
+    ops.push_back(std::move(op));
+  }
+  return ops;
+}
+
+}  // namespace
+
+Json Oracle::ToJson() const {
+  Json j = Json::Object();
+  j.Set("safety", Json::String(SafetyName(safety_)));
+  Json base = Json::Array();
+  for (const auto& [k, v] : base_.map) {
+    Json kv = Json::Array();
+    kv.Push(Json::String(ToHex(k))).Push(Json::String(ToHex(v)));
+    base.Push(std::move(kv));
+  }
+  j.Set("base", std::move(base));
+  j.Set("base_user_version", Json::Uint(base_.user_version));
+  Json history = Json::Array();
+  for (const auto& commit : history_) history.Push(OpsJson(commit));
+  j.Set("history", std::move(history));
+  if (maybe_) j.Set("maybe", OpsJson(*maybe_));
+  j.Set("durable", Json::Uint(durable_));
+  j.Set("flushed", Json::Uint(flushed_));
+  return j;
+}
+
+Result<Oracle> Oracle::FromJson(const Json& j) {
+  if (!j.is_object()) return BadModel("", "expected an object");
+  const Json* safety = j.Find("safety");
+  Safety s;
+  if (!safety || !safety->AsString()) return BadModel("safety", "missing");
+  if (*safety->AsString() == "off") {
+    s = Safety::kOff;
+  } else if (*safety->AsString() == "normal") {
+    s = Safety::kNormal;
+  } else if (*safety->AsString() == "full") {
+    s = Safety::kFull;
+  } else {
+    return BadModel("safety", "expected off, normal or full");
+  }
+  Oracle o(s);
+  const Json* base = j.Find("base");
+  if (!base || !base->is_array()) return BadModel("base", "expected an array of [key hex, value hex]");
+  State start;
+  for (size_t i = 0; i < base->size(); ++i) {
+    const Json& kv = (*base)[i];
+    const std::string f = absl::StrFormat("base[%u]", i);
+    if (!kv.is_array() || kv.size() != 2) return BadModel(f, "expected [key hex, value hex]");
+    auto k = HexField(f, kv[0]);
+    if (!k.ok()) return k.status();
+    auto v = HexField(f, kv[1]);
+    if (!v.ok()) return v.status();
+    start.map[std::move(*k)] = std::move(*v);
+  }
+  const Json* uv = j.Find("base_user_version");
+  if (!uv || !uv->AsUint64() || *uv->AsUint64() > UINT32_MAX) return BadModel("base_user_version", "expected a 32-bit integer");
+  start.user_version = uint32_t(*uv->AsUint64());
+  o.Reset(start);
+  const Json* history = j.Find("history");
+  if (!history || !history->is_array()) return BadModel("history", "expected an array of commits");
+  for (size_t c = 0; c < history->size(); ++c) {
+    auto ops = OpsFromJson(absl::StrFormat("history[%u]", c), (*history)[c]);
+    if (!ops.ok()) return ops.status();
+    for (const LogOp& op : *ops) ApplyTo(op, &o.committed_);
+    o.history_.push_back(std::move(*ops));
+  }
+  if (const Json* maybe = j.Find("maybe")) {
+    auto ops = OpsFromJson("maybe", *maybe);
+    if (!ops.ok()) return ops.status();
+    o.maybe_ = std::move(*ops);
+  }
+  for (const char* field : {"durable", "flushed"}) {
+    const Json* v = j.Find(field);
+    if (!v || !v->AsUint64() || *v->AsUint64() > o.history_.size()) {
+      return BadModel(field, absl::StrFormat("expected a commit count in [0, %u]", o.history_.size()));
+    }
+    (field[0] == 'd' ? o.durable_ : o.flushed_) = *v->AsUint64();
+  }
+  return o;
 }
 
 }  // namespace lsm::sim

@@ -22,6 +22,7 @@
 #include "engine/bytes.h"
 #include "engine/log/log.h"
 #include "engine/status.h"
+#include "sim/json.h"
 
 namespace lsm::sim {
 
@@ -76,6 +77,11 @@ class Oracle {
   Safety safety() const { return safety_; }
   // Whether nothing is promised: no promised commit and an empty starting state.
   bool NothingPromised() const { return durable_ == 0 && base_ == State{}; }
+
+  // The whole model as JSON and back (a crash image handed from one build to another: compat.h). Only
+  // between operations: open transactions are not kept.
+  Json ToJson() const;
+  static Result<Oracle> FromJson(const Json& j);
 
   // The first few differences between `expected` and `got`, each as "; key K missing ..." (empty if
   // they are equal): what a failure message shows.

@@ -26,7 +26,8 @@ constexpr int kMaxDepth = 3;
 class SeedRun {
  public:
   SeedRun(const Scenario& s, uint64_t seed, const RunOptions& run)
-      : s_(s), mode_(run.mode), env_(&trace_, SimEnv::Options{s.sector_size}), prng_(seed),
+      : s_(s), mode_(run.mode), write_image_(run.write_crash_image), from_image_(run.from_crash_image),
+        env_(&trace_, SimEnv::Options{s.sector_size}), prng_(seed),
         d_(run.replay ? run.replay : &prng_),
         oracle_(Pick(s.safety)), workload_(s, &d_) {
     trace_.KeepAll(run.events);
@@ -175,6 +176,55 @@ class SeedRun {
     return Status::Ok();
   }
 
+  // lsmsim compat, the writing side: the power has just failed; the durable images and the model go to
+  // a directory for another build to recover, and the seed ends.
+  Status WriteCrashImage() {
+    PowerLoss();
+    ++r_.crashes;
+    CrashImage image;
+    image.scenario = s_.name;
+    image.seed = r_.seed;
+    image.op = r_.ops;
+    image.checkpoint_id = ExpectedCheckpointId();
+    image.db = env_.Durable(kDbPath).value_or(Bytes());
+    image.log = env_.Durable(kLogPath);
+    image.oracle = oracle_.ToJson();
+    Status w = sim::WriteCrashImage(write_image_, image);
+    if (!w.ok()) return Fail("writing the crash image: " + w.ToString());
+    Note("crash-image-written", write_image_, image.checkpoint_id);
+    r_.message = absl::StrFormat("crash image written to %s (power loss in op %u, checkpoint %u)", write_image_,
+                                 r_.ops, image.checkpoint_id);
+    done_ = true;
+    return Status::Ok();
+  }
+
+  // lsmsim compat, the reading side: another build's crash image, recovered by this build's engine and
+  // judged by the model that build kept; the checkpoint to open is the one both decoders must agree on.
+  Status RecoverCrashImage() {
+    const CrashImage& image = *from_image_;
+    Note("crash-image", absl::StrFormat("%s seed %u op %u", image.scenario, image.seed, image.op), ContentHash(image.db));
+    auto oracle = Oracle::FromJson(image.oracle);
+    if (!oracle.ok()) return Fail("the crash image's model: " + oracle.status().ToString());
+    oracle_ = std::move(*oracle);
+    options_.safety = oracle_.safety();
+    env_.InstallDurable(kDbPath, image.db);
+    if (image.log) env_.InstallDurable(kLogPath, *image.log);
+    const uint64_t expected = ExpectedCheckpointId();
+    if (expected != image.checkpoint_id) {
+      return Fail(absl::StrFormat("the newest valid checkpoint of the crash image is %u to the build that wrote it and "
+                                  "%s to this one",
+                                  image.checkpoint_id,
+                                  expected == kEmptyCheckpointId ? "none valid" : absl::StrFormat("%u", expected)));
+    }
+    Status s = OpenDb();
+    if (!s.ok()) return Fail("recovery of the crash image failed: " + s.ToString());
+    if (db_->snapshot().id != expected) {
+      return Fail(absl::StrFormat("recovery of the crash image opened checkpoint %u; the newest valid is %u",
+                                  db_->snapshot().id, expected));
+    }
+    return JudgeRecovered(expected);
+  }
+
   // The newest valid checkpoint of the durable meta pages: what recovery must open.
   uint64_t ExpectedCheckpointId(bool durable = true) {
     std::optional<Bytes> file = durable ? env_.Durable(kDbPath) : env_.Contents(kDbPath);
@@ -211,13 +261,17 @@ class SeedRun {
   }
 
   Status Body() {
-    if (s_.start) LSM_RETURN_IF_ERROR(InstallStart());
-    if (plan_) plan_->Suspend(true);  // the database's creation is the harness's, not under test
-    Status s = OpenDb();
-    if (plan_) plan_->Suspend(false);
-    if (!s.ok() && s_.start) return Fail("opening start_from " + s_.start->path + " failed: " + s.ToString());
-    if (!s.ok()) return Fail("open of a new database failed: " + s.ToString());
-    if (s_.start) LSM_RETURN_IF_ERROR(JudgeStart());
+    if (from_image_) {
+      LSM_RETURN_IF_ERROR(RecoverCrashImage());
+    } else {
+      if (s_.start) LSM_RETURN_IF_ERROR(InstallStart());
+      if (plan_) plan_->Suspend(true);  // the database's creation is the harness's, not under test
+      Status s = OpenDb();
+      if (plan_) plan_->Suspend(false);
+      if (!s.ok() && s_.start) return Fail("opening start_from " + s_.start->path + " failed: " + s.ToString());
+      if (!s.ok()) return Fail("open of a new database failed: " + s.ToString());
+      if (s_.start) LSM_RETURN_IF_ERROR(JudgeStart());
+    }
     for (; r_.ops < s_.ops; ++r_.ops) {
       r_.op_starts.push_back(d_.values().size());
       const Op op = workload_.Next();
@@ -624,6 +678,7 @@ class SeedRun {
     oracle_.DropOpen();
     armed_ = false;
     injected_ = false;
+    if (!write_image_.empty()) return WriteCrashImage();
     uint64_t expected_id = 0;
     Status s;
     for (int depth = 1;; ++depth) {
@@ -748,6 +803,8 @@ class SeedRun {
 
   const Scenario& s_;
   RunOptions::Mode mode_;
+  std::string write_image_;       // RunOptions::write_crash_image
+  const CrashImage* from_image_;  // RunOptions::from_crash_image
   Trace trace_;
   SimEnv env_;
   MemEnv mem_env_;

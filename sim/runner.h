@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/crash_image.h"
 #include "sim/decisions.h"
 #include "sim/fault_plan.h"
 #include "sim/scenario.h"
@@ -71,6 +72,12 @@ struct RunOptions {
   Mode mode = Mode::kSimulate;
   // Every trace event of the run is appended here (lsmsim --trace); null keeps only the last ones.
   std::vector<TraceEvent>* events = nullptr;
+  // lsmsim compat (crash_image.h), classic fault model only. Write: at the seed's first crash (a power
+  // loss) the durable images and the model go to this directory, and the seed ends there, passing.
+  std::string write_crash_image;
+  // From: instead of a new database the seed starts from another build's crash image: installs it,
+  // recovers it, judges the recovery by the image's model, then runs its workload on from there.
+  const CrashImage* from_crash_image = nullptr;
 };
 
 SeedResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& options = {});

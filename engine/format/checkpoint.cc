@@ -3,6 +3,7 @@
 #include <bit>
 
 #include "absl/strings/str_format.h"
+#include "engine/weaken.h"
 
 namespace lsm {
 
@@ -145,8 +146,8 @@ class Decoder {
     c_.nblock = w[4];
     c_.blksz = w[5];
     nlevel_ = w[6];
-    c_.pgsz = w[7];
-    c_.nwrite = w[8];
+    c_.pgsz = w[LSM_WEAKENED(kCheckpointLayoutChanged) ? 8 : 7];
+    c_.nwrite = w[LSM_WEAKENED(kCheckpointLayoutChanged) ? 7 : 8];
     if (c_.id >> 63) return p_.Fail(Kind::kBadValue, "id", 0, "checkpoint id is negative as a signed 64-bit value");
     if (!IsPowerOfTwoIn(c_.pgsz, 256, 65536)) {
       return p_.Fail(Kind::kBadValue, "pgsz", 7,
@@ -414,8 +415,13 @@ Result<Bytes> EncodeCheckpoint(const Checkpoint& c) {
   w.push_back(c.nblock);
   w.push_back(c.blksz);
   w.push_back(uint32_t(c.levels.size()));
-  w.push_back(c.pgsz);
-  w.push_back(c.nwrite);
+  if (LSM_WEAKENED(kCheckpointLayoutChanged)) {
+    w.push_back(c.nwrite);
+    w.push_back(c.pgsz);
+  } else {
+    w.push_back(c.pgsz);
+    w.push_back(c.nwrite);
+  }
   put64(c.log.offset);
   w.push_back(c.log.cksum0);
   w.push_back(c.log.cksum1);

@@ -31,6 +31,21 @@ const VariantInfo* VariantNamed(const std::string& name) {
   return nullptr;
 }
 
+const std::vector<VariantInfo>& FormatChanges() {
+  static const std::vector<VariantInfo> all = {
+      {Variant::kCheckpointLayoutChanged, "checkpoint_layout_changed", {}},
+  };
+  return all;
+}
+
+const VariantInfo* VariantOrChangeNamed(const std::string& name) {
+  if (const VariantInfo* v = VariantNamed(name)) return v;
+  for (const VariantInfo& v : FormatChanges()) {
+    if (name == v.name) return &v;
+  }
+  return nullptr;
+}
+
 Hunt HuntVariant(const VariantInfo& v, const sim::Scenario& scenario, uint64_t first, uint64_t max_seeds) {
   Hunt h;
   const auto start = std::chrono::steady_clock::now();

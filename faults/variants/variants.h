@@ -20,6 +20,10 @@ struct VariantInfo {
 
 const std::vector<VariantInfo>& Variants();
 const VariantInfo* VariantNamed(const std::string& name);
+// Deliberate on-disk format changes (no scenario catches them: lsmsim compat reports them as breaks).
+const std::vector<VariantInfo>& FormatChanges();
+// A variant or a format change by name (lsmsim_weakened's LSMSIM_WEAKEN).
+const VariantInfo* VariantOrChangeNamed(const std::string& name);
 
 // Runs seeds first, first+1, ... of `scenario` on the variant until one fails or `max_seeds` ran.
 struct Hunt {

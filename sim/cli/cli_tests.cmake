@@ -306,7 +306,7 @@ foreach(pair pub_tiny_4k:200 pub_small_1k:100 pub_bigval_4k:120 pub_replay_1k:12
   add_test(NAME sim_start_from_${stem} COMMAND sh -c "d=$(mktemp -d); \"$0\" run --scenario \"$1\" --seeds 1..$2 --repro-dir $d; rc=$?; rm -rf $d; exit $rc"
     $<TARGET_FILE:lsmsim> ${PROJECT_SOURCE_DIR}/scenarios/golden/${stem}.json ${n})
   set_tests_properties(sim_start_from_${stem} PROPERTIES PASS_REGULAR_EXPRESSION "${n} seeds, ${n} passed, 0 failed"
-    ENVIRONMENT "LSMSIM_GOLDEN_DIR=${G}")
+    ENVIRONMENT "LSMSIM_GOLDEN_DIR=${G}" LABELS compat_corpus)
 endforeach()
 add_test(NAME sim_start_from_determinism COMMAND lsmsim run --scenario ${PROJECT_SOURCE_DIR}/scenarios/golden/pub_replay_1k.json --seeds 1..10 --check-determinism)
 set_tests_properties(sim_start_from_determinism PROPERTIES PASS_REGULAR_EXPRESSION "10 seeds, 10 passed")
@@ -335,7 +335,8 @@ add_test(NAME ci_examples_use_real_flags COMMAND python3 ${PROJECT_SOURCE_DIR}/.
   ${PROJECT_SOURCE_DIR}/.github/workflows/nightly.yml ${PROJECT_SOURCE_DIR}/.ci/k8s/campaign.yaml)
 
 # Regression cases (scenarios/regressions/README.md): each repro file replays with its recorded trace
-# hash and passes, or, with an expected_failure reason, fails as recorded.
+# hash and passes, or, with an expected_failure reason, fails as recorded. With the golden campaigns above
+# they are the compatibility corpus: ctest -L compat_corpus (every build runs them with the rest).
 file(GLOB LSMSIM_REGRESSIONS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/scenarios/regressions/*.json)
 foreach(case ${LSMSIM_REGRESSIONS})
   get_filename_component(case_name ${case} NAME_WE)
@@ -346,6 +347,7 @@ foreach(case ${LSMSIM_REGRESSIONS})
   else()
     add_test(NAME regression_${case_name} COMMAND sh -c "\"$0\" replay \"$1\"; [ $? -eq 1 ]" $<TARGET_FILE:lsmsim> ${case})
   endif()
+  set_tests_properties(regression_${case_name} PROPERTIES LABELS compat_corpus)
 endforeach()
 
 # A bad scenario file is refused with FILE:LINE:COLUMN, the field and what was expected (exit 2, one line):
@@ -360,3 +362,27 @@ add_test(NAME cli_scenario_errors_point_at_the_value COMMAND sh -c "d=$(mktemp -
   grep -q \"syntax.json:4:1: JSON: syntax error while parsing object key\" $d/syntax.err || { cat $d/*.err; exit 1; }
   echo positions checked; rm -rf $d" $<TARGET_FILE:lsmsim>)
 set_tests_properties(cli_scenario_errors_point_at_the_value PROPERTIES PASS_REGULAR_EXPRESSION "positions checked")
+
+# lsmsim compat (sim/cli/compat_command.cc): the same build on both sides passes, both ways; a build with a
+# deliberately changed checkpoint layout (lsmsim_weakened, LSMSIM_WEAKEN=checkpoint_layout_changed) is
+# reported as a break naming the field; a bad image directory is a clean input error.
+add_test(NAME compat_same_build_passes_both_ways COMMAND sh -c "d=$(mktemp -d)
+  \"$0\" compat --old \"$0\" --new \"$0\" --seeds 1..6 --both_ways --compat_dir $d/images > $d/out || { cat $d/out; exit 1; }
+  [ $(grep -c '6 seeds, 6 passed, 0 broke' $d/out) -eq 2 ] || { cat $d/out; exit 1; }
+  echo compat passed; rm -rf $d" $<TARGET_FILE:lsmsim>)
+set_tests_properties(compat_same_build_passes_both_ways PROPERTIES PASS_REGULAR_EXPRESSION "compat passed")
+cli_exit2("compat_recover_names_a_missing_image|compat recover /nonexistent/lsmsim-image")
+if(LSMSIM_VARIANTS)
+  # The changed build: lsmsim_weakened with the layout change switched on, as one executable.
+  file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/lsmsim_changed_layout
+    CONTENT "#!/bin/sh\nLSMSIM_WEAKEN=checkpoint_layout_changed exec \"$<TARGET_FILE:lsmsim_weakened>\" \"$@\"\n"
+    FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+  add_test(NAME compat_reports_a_changed_checkpoint_layout COMMAND sh -c "d=$(mktemp -d)
+    \"$0\" compat --old \"$0\" --new \"$1\" --seeds 1..2 --both_ways --compat_dir $d/images > $d/out; rc=$?
+    [ $rc -eq 1 ] || { echo exit $rc; cat $d/out; exit 1; }
+    grep -q 'the reading build refuses it: checkpoint word 7 (pgsz)' $d/out &&
+    [ $(grep -c '2 seeds, 0 passed, 2 broke' $d/out) -eq 2 ] &&
+    grep -q 'reproduce: ' $d/out || { cat $d/out; exit 1; }
+    echo break reported; rm -rf $d" $<TARGET_FILE:lsmsim> ${PROJECT_BINARY_DIR}/lsmsim_changed_layout)
+  set_tests_properties(compat_reports_a_changed_checkpoint_layout PROPERTIES PASS_REGULAR_EXPRESSION "break reported")
+endif()

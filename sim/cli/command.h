@@ -64,5 +64,8 @@ int RunRecord(const std::vector<std::string>& args);
 // A repro file (sim/repro.h) read and checked; kInvalidArgument naming the path and the field.
 Result<sim::Repro> ReadRepro(const std::string& path);
 int RunScenarios(const std::vector<std::string>& args);
+int RunCompat(const std::vector<std::string>& args);
+// "A..B" with A <= B (--seeds).
+bool ParseSeeds(const std::string& text, uint64_t* a, uint64_t* b);
 
 }  // namespace lsm::cli

@@ -8,6 +8,9 @@
 #include "absl/strings/str_format.h"
 #include "engine/env/posix_env.h"
 #include "sim/cli/command.h"
+#ifdef LSM_WEAKENED_BUILD
+#include "faults/variants/variants.h"
+#endif
 
 ABSL_FLAG(int, page, 0, "ckpt decode: read meta page 1 or 2 of a database file instead of a bare page");
 ABSL_FLAG(bool, json, false, "ckpt decode, metakey decode: print JSON instead of text");
@@ -28,6 +31,10 @@ const std::vector<Command>& Commands() {
        "run one seed and write its repro file with why it is kept (a regression case)", RunRecord},
       {"report", "report merge A.json B.json ... [-o OUT.json]",
        "merge the reports of a campaign's shards into one (disjoint seeds, counts summed)", RunReport},
+      {"compat",
+       "compat --old BIN --new BIN [--scenario S] [--seeds A..B] [--both_ways] [--compat_dir D] | "
+       "compat crash DIR --scenario S --seed N | compat recover DIR --scenario S",
+       "validate a format change: one build crashes each seed, the other decodes and recovers the image", RunCompat},
       {"scenarios", "scenarios", "list the built-in scenarios", RunScenarios},
       {"faults", "faults", "list the fault catalogue: each family, whether it is in the Env contract, what it does",
        RunFaults},
@@ -163,6 +170,16 @@ bool ParseFlags(int argc, char** argv, std::vector<std::string>* positional, boo
 
 int main(int argc, char** argv) {
   using namespace lsm::cli;
+#ifdef LSM_WEAKENED_BUILD
+  // lsmsim_weakened: the same command line on the weakened engine, one variant (or deliberate format
+  // change) chosen by name, so a variant's failing seed replays from the shell and lsmsim compat has a
+  // changed build to catch.
+  if (const char* name = std::getenv("LSMSIM_WEAKEN"); name != nullptr && *name != '\0') {
+    const lsm::faults::VariantInfo* v = lsm::faults::VariantOrChangeNamed(name);
+    if (v == nullptr) return UsageError(std::string("LSMSIM_WEAKEN=") + name + ": no such variant (lsmsim_variants lists them)");
+    lsm::weaken::active = v->variant;
+  }
+#endif
   std::vector<std::string> args;
   bool help = false;
   if (!ParseFlags(argc, argv, &args, &help)) return kExitUsage;

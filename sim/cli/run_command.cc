@@ -44,18 +44,19 @@ ABSL_FLAG(std::string, faults, "", "run: \"classic\" replaces the scenario's fau
 ABSL_FLAG(bool, overhead, false, "run: measure the simulator's overhead (SimEnv without faults vs MemEnv) instead");
 
 namespace lsm::cli {
-namespace {
-
-using sim::RunOptions;
-using sim::Scenario;
-using sim::SeedResult;
-using Clock = std::chrono::steady_clock;
 
 bool ParseSeeds(const std::string& text, uint64_t* a, uint64_t* b) {
   size_t dots = text.find("..");
   if (dots == std::string::npos) return false;
   return absl::SimpleAtoi(text.substr(0, dots), a) && absl::SimpleAtoi(text.substr(dots + 2), b) && *a <= *b;
 }
+
+namespace {
+
+using sim::RunOptions;
+using sim::Scenario;
+using sim::SeedResult;
+using Clock = std::chrono::steady_clock;
 
 bool ParseDuration(const std::string& text, double* seconds) {
   if (text.size() < 2) return false;
