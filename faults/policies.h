@@ -41,4 +41,29 @@ class TornPolicy : public sim::CrashPolicy {
   bool bytes_;
 };
 
+// A sector tear of `op` (a write) onto `image`, decided from the stream: a garbage pattern's seed, then
+// per sector covered (first to last) 0 old, 1 new, 2 garbage, 3 zeros - the whole sector, even where the
+// write covered only part of it. The image is at least as long as the write's end afterwards.
+void TearSectors(const sim::PendingOp& op, uint32_t sector, Bytes* image, sim::Decisions& d);
+// The values TearSectors reads for a garbage seed and per-sector outcomes.
+inline constexpr uint64_t kGarbageSeeds = uint64_t{1} << 62;
+enum SectorOutcome : uint64_t { kSectorOld = 0, kSectorNew = 1, kSectorGarbage = 2, kSectorZeros = 3 };
+
+// The explorers' policy (faults/explore/): every choice is a decision an explorer writes, so each
+// enumerated crash state is a decision list. Per file: 0 drops every pending operation; 1 applies them
+// all; 2 then w: the operations before the last w are applied, and each of the last w is 0 dropped, 1
+// applied or 2 torn (TearSectors' decisions follow). Uncommitted unlinks: 1 survives, 0 undone.
+class ExplorePolicy : public sim::CrashPolicy {
+ public:
+  const char* name() const override { return "explore"; }
+  bool Survives(const sim::PendingOp&, sim::Decisions& d) override { return d.Below(2) == 1; }
+  void BeginFile(const std::string&, size_t count, sim::Decisions& d) override;
+  Outcome Decide(const std::string& path, const sim::PendingOp& op, uint32_t sector, Bytes* image,
+                 sim::Decisions& d) override;
+
+ private:
+  size_t count_ = 0, index_ = 0, window_ = 0;
+  bool drop_all_ = false;
+};
+
 }  // namespace lsm::faults

@@ -27,16 +27,19 @@ void Oracle::ApplyTo(const LogOp& op, State* state) {
 }
 
 void Oracle::Begin() {
+  Journal(Call::kBegin);
   open_.push_back(view_state());
   op_marks_.push_back(ops_.size());
 }
 
 void Oracle::Apply(const LogOp& op) {
+  Journal(Call::kApply, &op);
   ApplyTo(op, &open_.back());
   ops_.push_back(op);
 }
 
 void Oracle::CommitNested() {
+  Journal(Call::kCommitNested);
   State inner = std::move(open_.back());
   open_.pop_back();
   op_marks_.pop_back();
@@ -44,12 +47,18 @@ void Oracle::CommitNested() {
 }
 
 void Oracle::Rollback() {
+  Journal(Call::kRollback);
   open_.pop_back();
   ops_.resize(op_marks_.back());
   op_marks_.pop_back();
 }
 
 void Oracle::DropOpen() {
+  Journal(Call::kDropOpen);
+  ClearOpen();
+}
+
+void Oracle::ClearOpen() {
   single_ = false;
   open_.clear();
   ops_.clear();
@@ -57,34 +66,42 @@ void Oracle::DropOpen() {
 }
 
 void Oracle::Single(const LogOp& op) {
+  Journal(Call::kSingle, &op);
   ops_.assign(1, op);
   single_ = true;
 }
 
 void Oracle::Acknowledged() {
+  Journal(Call::kAcknowledged);
   if (single_) {
     ApplyTo(ops_[0], &committed_);
   } else {
     committed_ = std::move(open_.back());
   }
   history_.push_back(std::move(ops_));
-  DropOpen();
+  ClearOpen();
   maybe_.reset();
   if (safety_ == Safety::kFull) durable_ = history_.size();
 }
 
 void Oracle::Failed() {
+  Journal(Call::kFailed);
   maybe_ = std::move(ops_);
-  DropOpen();
+  ClearOpen();
 }
 
-void Oracle::Flushed() { flushed_ = history_.size(); }
+void Oracle::Flushed() {
+  Journal(Call::kFlushed);
+  flushed_ = history_.size();
+}
 
 void Oracle::Checkpointed() {
+  Journal(Call::kCheckpointed);
   if (safety_ != Safety::kOff) durable_ = std::max(durable_, flushed_);
 }
 
 void Oracle::Closed() {
+  Journal(Call::kClosed);
   if (safety_ != Safety::kOff) durable_ = history_.size();
 }
 
@@ -94,7 +111,51 @@ void Oracle::Reset(const State& state) {
   history_.clear();
   maybe_.reset();
   durable_ = flushed_ = 0;
-  DropOpen();
+  ClearOpen();
+}
+
+void Oracle::Journal(Call::Kind kind, const LogOp* op, const State* state) {
+  if (journal_ == nullptr) return;
+  Call call;
+  call.kind = kind;
+  if (op != nullptr) call.op = *op;
+  if (state != nullptr) call.state = *state;
+  journal_->push_back(std::move(call));
+}
+
+Oracle& Oracle::operator=(const Oracle& other) {
+  if (this == &other) return *this;
+  safety_ = other.safety_;
+  base_ = other.base_;
+  history_ = other.history_;
+  maybe_ = other.maybe_;
+  committed_ = other.committed_;
+  durable_ = other.durable_;
+  flushed_ = other.flushed_;
+  open_ = other.open_;
+  ops_ = other.ops_;
+  op_marks_ = other.op_marks_;
+  single_ = other.single_;
+  journal_ = nullptr;  // a copy is not the run's model
+  return *this;
+}
+
+void Oracle::Replay(const Call& call) {
+  switch (call.kind) {
+    case Call::kBegin: return Begin();
+    case Call::kApply: return Apply(call.op);
+    case Call::kCommitNested: return CommitNested();
+    case Call::kRollback: return Rollback();
+    case Call::kDropOpen: return DropOpen();
+    case Call::kSingle: return Single(call.op);
+    case Call::kAcknowledged: return Acknowledged();
+    case Call::kFailed: return Failed();
+    case Call::kFlushed: return Flushed();
+    case Call::kCheckpointed: return Checkpointed();
+    case Call::kClosed: return Closed();
+    case Call::kReset: return Reset(call.state);
+    case Call::kReopened: (void)CheckReopened(call.state.map, call.state.user_version); return;
+  }
 }
 
 
@@ -166,6 +227,7 @@ Status Oracle::NoBoundary(const State& got) const {
 Status Oracle::CheckRecovered(const Map& recovered_map, uint32_t user_version) {
   const State recovered{recovered_map, user_version};
   if (!Boundary(recovered, durable_)) return NoBoundary(recovered);
+  Journal(Call::kReset, nullptr, &recovered);
   Reset(recovered);
   return Status::Ok();
 }
@@ -174,6 +236,7 @@ Status Oracle::CheckReopened(const Map& reopened_map, uint32_t user_version) {
   const State reopened{reopened_map, user_version};
   const std::optional<size_t> c = Boundary(reopened, durable_);
   if (!c) return NoBoundary(reopened);
+  Journal(Call::kReopened, nullptr, &reopened);
   if (*c > history_.size()) {
     history_.push_back(std::move(*maybe_));  // it made it: a commit like the others, not promised
   } else {
@@ -184,7 +247,7 @@ Status Oracle::CheckReopened(const Map& reopened_map, uint32_t user_version) {
   flushed_ = durable_;
   committed_ = reopened;
   maybe_.reset();
-  DropOpen();
+  ClearOpen();
   return Status::Ok();
 }
 

@@ -36,6 +36,22 @@ class Oracle {
   };
   explicit Oracle(Safety safety) : safety_(safety) {}
 
+  // The model's journal: every change made to it, in order, so an explorer can rebuild the model as it
+  // stood at any step of a run from a prefix (Replay). Copies of the model do not journal.
+  struct Call {
+    enum Kind { kBegin, kApply, kCommitNested, kRollback, kDropOpen, kSingle, kAcknowledged, kFailed, kFlushed,
+                kCheckpointed, kClosed, kReset, kReopened };
+    Kind kind = kBegin;
+    LogOp op;     // kApply, kSingle
+    State state;  // kReset, kReopened
+  };
+  void set_journal(std::vector<Call>* journal) { journal_ = journal; }
+  void Replay(const Call& call);
+  Oracle(const Oracle& other) { *this = other; }
+  Oracle& operator=(const Oracle& other);
+  Oracle(Oracle&&) = default;
+  Oracle& operator=(Oracle&&) = default;
+
   // Transactions: Begin opens one (the outermost one starts collecting ops), Apply changes the
   // innermost view, CommitNested folds the innermost into its parent, Rollback drops it.
   void Begin();
@@ -61,7 +77,10 @@ class Oracle {
   void DropOpen();
 
   // The model starts from `state` (a scenario's start_from database) instead of an empty database.
-  void Start(const State& state) { Reset(state); }
+  void Start(const State& state) {
+    Journal(Call::kReset, nullptr, &state);
+    Reset(state);
+  }
 
   // Judges the database recovered after a power loss; on success the model continues from it.
   Status CheckRecovered(const Map& recovered, uint32_t user_version = 0);
@@ -89,6 +108,8 @@ class Oracle {
 
  private:
   static void ApplyTo(const LogOp& op, State* m);
+  void Journal(Call::Kind kind, const LogOp* op = nullptr, const State* state = nullptr);
+  void ClearOpen();
   std::optional<size_t> Boundary(const State& want, size_t from) const;
   Status NoBoundary(const State& got) const;
   void Reset(const State& state);
@@ -105,6 +126,7 @@ class Oracle {
   std::vector<LogOp> ops_;                  // ops of the outermost transaction
   std::vector<size_t> op_marks_;            // ops_.size() when each open transaction began
   bool single_ = false;                     // ops_ holds a Single write
+  std::vector<Call>* journal_ = nullptr;
 };
 
 }  // namespace lsm::sim

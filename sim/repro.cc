@@ -98,7 +98,44 @@ Result<Repro> ReproFromJson(const Json& j, const std::string& base_dir, const Fa
   text("message", &r.message);
   text("build", &r.build);
   if (const Json* v = j.Find("steps"); v != nullptr && v->AsUint64()) r.steps = *v->AsUint64();
+  if (const Json* e = j.Find("explore")) {
+    ExploreCrash c;
+    const Json* step = e->is_object() ? e->Find("step") : nullptr;
+    const Json* process = e->is_object() ? e->Find("process") : nullptr;
+    const Json* steps = e->is_object() ? e->Find("recovery_steps") : nullptr;
+    if (step == nullptr || !step->AsUint64() || *step->AsUint64() == 0) return bad("explore.step is missing or not a step number");
+    c.step = *step->AsUint64();
+    if (process == nullptr || !process->is_array() || process->size() == 0 || process->size() > size_t(kMaxRecoveryCrashes) + 1) {
+      return bad("explore.process is not an array of 1 to 4 booleans");
+    }
+    for (size_t i = 0; i < process->size(); ++i) {
+      auto b = (*process)[i].AsBool();
+      if (!b) return bad(absl::StrFormat("explore.process[%u] is not a boolean", i));
+      c.process.push_back(*b);
+    }
+    if (steps == nullptr || !steps->is_array() || steps->size() + 1 != c.process.size()) {
+      return bad("explore.recovery_steps is not an array one shorter than explore.process");
+    }
+    for (size_t i = 0; i < steps->size(); ++i) {
+      auto v = (*steps)[i].AsUint64();
+      if (!v || *v == 0) return bad(absl::StrFormat("explore.recovery_steps[%u] is not a step count", i));
+      c.recovery_steps.push_back(*v);
+    }
+    r.explore = std::move(c);
+  }
   return r;
+}
+
+Json ExploreCrashJson(const ExploreCrash& crash) {
+  Json e = Json::Object();
+  e.Set("step", Json::Uint(crash.step));
+  Json process = Json::Array();
+  for (bool p : crash.process) process.Push(Json::Bool(p));
+  e.Set("process", process);
+  Json steps = Json::Array();
+  for (uint64_t s : crash.recovery_steps) steps.Push(Json::Uint(s));
+  e.Set("recovery_steps", steps);
+  return e;
 }
 
 Status WriteJsonFile(const std::string& path, const Json& j) {

@@ -5,9 +5,11 @@
 //   {"lsmsim_repro": 1, "build": "...", "format": "sqlite4-lsm uncompressed", "prng_version": 1,
 //    "scenario": {...}, "seed": N, "verdict": "fail", "message": "...", "trace_hash": "hex",
 //    "steps": N, "decisions": [...], "last_events": [{"step": N, "kind": "...", "file": "...",
-//    "offset": N, "length": N, "content": "hex", "detail": "..."}, ...]}
+//    "offset": N, "length": N, "content": "hex", "detail": "..."}, ...],
+//    "explore": {"step": N, "process": [false, ...], "recovery_steps": [...]}}   (an explorer's state only)
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,7 +36,12 @@ struct Repro {
   std::string verdict;  // "pass" or "fail"
   std::string message;
   std::string build;
+  // An explorer's state (faults/explore/): the crash to land instead of the workload's (policy unset).
+  std::optional<ExploreCrash> explore;
 };
+
+// The "explore" field of an explorer's repro file: {"step": N, "process": [bool...], "recovery_steps": [N...]}.
+Json ExploreCrashJson(const ExploreCrash& crash);
 
 // kInvalidArgument naming the field that is missing or malformed; scenario paths resolve against
 // `base_dir` (the repro file's directory), and `faults` parses a scenario's faults field (scenario.h).

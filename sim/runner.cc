@@ -27,7 +27,8 @@ class SeedRun {
  public:
   SeedRun(const Scenario& s, uint64_t seed, const RunOptions& run)
       : s_(s), mode_(run.mode), write_image_(run.write_crash_image), from_image_(run.from_crash_image),
-        env_(&trace_, SimEnv::Options{s.sector_size}), prng_(seed),
+        record_(run.record), explore_(run.explore), from_step_(run.from_step), from_oracle_(run.from_oracle),
+        stop_after_crash_(run.stop_after_crash), env_(&trace_, SimEnv::Options{s.sector_size}), prng_(seed),
         d_(run.replay ? run.replay : &prng_),
         oracle_(Pick(s.safety)), workload_(s, &d_) {
     trace_.KeepAll(run.events);
@@ -58,6 +59,15 @@ class SeedRun {
       r_.config += absl::StrFormat(", sector %u, faults: %s", sector, r_.faults);
     }
     Note("config", r_.config);
+    if (record_) {
+      record_->safety = oracle_.safety();
+      record_->sector_size = env_.sector_size();
+      record_->page_size = options_.page_size;
+      oracle_.set_journal(&record_->oracle);
+      env_.set_step_hook([this](uint64_t step, std::string_view kind, const std::string& file, uint64_t offset,
+                                uint64_t length) { RecordStep(step, kind, file, offset, length); });
+    }
+    if (explore_ && !from_step_) env_.ArmCrash(explore_->step);
   }
 
   SeedResult Run() {
@@ -85,6 +95,7 @@ class SeedRun {
     r_.steps = env_.step();
     r_.decisions = d_.values();
     r_.last_events = trace_.last();
+    if (record_) record_->decisions = r_.decisions;
     return r_;
   }
 
@@ -100,6 +111,53 @@ class SeedRun {
 
   Status Fail(const std::string& what) {
     return Status::Corrupt(absl::StrFormat("op %u: %s", r_.ops, what));
+  }
+
+  bool exploring() const { return record_ != nullptr || explore_ != nullptr; }
+
+  // The phase of a step, from the operation in progress (phase_) and the call.
+  Phase PhaseOf(std::string_view kind, const std::string& file, uint64_t offset) const {
+    if (phase_ != Phase::kCommit && phase_ != Phase::kFlush && phase_ != Phase::kMerge && phase_ != Phase::kCheckpoint) {
+      return phase_;
+    }
+    if (file == kLogPath && (kind == "write" || kind == "sync" || kind == "truncate")) return Phase::kCommit;
+    if (file == kDbPath && kind == "sync") return Phase::kCheckpoint;
+    if (file == kDbPath && kind == "write") {
+      if (offset < 2 * kMetaPageSize) return Phase::kCheckpoint;
+      return phase_ == Phase::kMerge ? Phase::kMerge : Phase::kFlush;
+    }
+    return phase_;
+  }
+
+  void RecordStep(uint64_t step, std::string_view kind, const std::string& file, uint64_t offset, uint64_t length) {
+    if (!recording_) return;
+    StepSnapshot snap;
+    snap.step = step;
+    snap.kind = std::string(kind);
+    snap.file = file;
+    snap.offset = offset;
+    snap.length = length;
+    snap.phase = PhaseOf(kind, file, offset);
+    snap.files = env_.Snap();
+    snap.op = r_.ops;
+    snap.decisions = d_.values().size();
+    snap.oracle_calls = record_->oracle.size();
+    snap.commit_in_flight = commit_in_flight_;
+    record_->steps.push_back(std::move(snap));
+  }
+
+  // An explorer's state: the recorded step's files and model, the decisions drawn up to there replayed
+  // (the stream then gives the crash's own), and the crash landed.
+  Status FromStep() {
+    const StepSnapshot& at = *from_step_;
+    while (d_.values().size() < at.decisions) d_.Below(UINT64_MAX);  // the recorded values, as drawn
+    env_.Restore(at.files, at.step);
+    oracle_ = *from_oracle_;
+    r_.ops = at.op;
+    phase_ = at.phase;
+    Note("explore-from", absl::StrFormat("step %u (%s %s at %u, %s)", at.step, at.kind, at.file, at.offset,
+                                         PhaseName(at.phase)));
+    return Recover();
   }
 
   void Collect() {
@@ -237,6 +295,24 @@ class SeedRun {
     return DecodeCheckpoint(ByteView(pages).subspan(MetaPageOffset(newest), kMetaPageSize))->id;
   }
 
+  // How the recovery that just opened the database went: the meta page it took, how many commits it
+  // replayed from the log, whether it resumed a merge.
+  std::string RecoveryPath() {
+    std::optional<Bytes> file = power_lost_last_ ? env_.Durable(kDbPath) : env_.Contents(kDbPath);
+    MetaPage page = MetaPage::kNone;
+    if (file) {
+      Bytes pages = *file;
+      pages.resize(std::max<size_t>(pages.size(), 2 * kMetaPageSize), 0);
+      page = NewestValidCheckpoint(ByteView(pages).first(kMetaPageSize), ByteView(pages).subspan(kMetaPageSize, kMetaPageSize));
+    }
+    const DbStats& st = db_->stats();
+    const uint64_t n = st.log_replayed_commits;
+    return absl::StrFormat("meta page %s, log replay %s%s",
+                           page == MetaPage::kPage1 ? "1" : page == MetaPage::kPage2 ? "2" : "none",
+                           n == 0 ? "0" : n <= 3 ? "1-3" : n <= 15 ? "4-15" : "16+",
+                           st.merges_resumed > 0 ? ", merge resumed" : "");
+  }
+
   // The first open of the starting database, judged like a recovery: the newest valid checkpoint, a
   // sound structure, and exactly the content read before the run.
   Status JudgeStart() {
@@ -261,6 +337,7 @@ class SeedRun {
   }
 
   Status Body() {
+    if (from_step_) return FromStep();
     if (from_image_) {
       LSM_RETURN_IF_ERROR(RecoverCrashImage());
     } else {
@@ -272,6 +349,7 @@ class SeedRun {
       if (!s.ok()) return Fail("open of a new database failed: " + s.ToString());
       if (s_.start) LSM_RETURN_IF_ERROR(JudgeStart());
     }
+    recording_ = true;
     for (; r_.ops < s_.ops; ++r_.ops) {
       r_.op_starts.push_back(d_.values().size());
       const Op op = workload_.Next();
@@ -287,14 +365,17 @@ class SeedRun {
       if (done_) return Status::Ok();
     }
     // Every seed crashes at least once: a crash that has not fired, or none drawn, lands here.
-    if (faults() && (armed_ || r_.crashes == 0)) LSM_RETURN_IF_ERROR(Recover());
+    if (faults() && !exploring() && (armed_ || r_.crashes == 0)) LSM_RETURN_IF_ERROR(Recover());
     if (done_) return Status::Ok();
     // A clean close keeps everything; the reopened database is exactly the model.
+    phase_ = Phase::kCommit;
     while (oracle_.depth() > 0) {
       LSM_RETURN_IF_ERROR(Expect(db_->Rollback(), "rollback"));
       oracle_.Rollback();
     }
-    return Reopen();
+    LSM_RETURN_IF_ERROR(Reopen());
+    if (explore_ && env_.crashed()) return Recover();  // the explored crash landed in the close or reopen
+    return Status::Ok();
   }
 
   // An error is expected once the power has failed, or when the fault plan injected it (the runner
@@ -356,12 +437,15 @@ class SeedRun {
       oracle_.Apply(log);
     }
     Db& db = Connection();
+    commit_in_flight_ = single;
     Status s = op.kind == Op::kPut          ? db.Put(op.key, op.value)
                : op.kind == Op::kErase      ? db.Erase(op.key)
                : op.kind == Op::kEraseRange ? db.EraseRange(op.key, op.key2)
                                             : db.SetUserVersion(uint32_t(op.a));
+    commit_in_flight_ = false;
     if (single) {
-      if (s.ok()) {
+      // A call the crash interrupted returns to nobody (the process died): its commit is only maybe.
+      if (s.ok() && !env_.crashed()) {
         oracle_.Acknowledged();
       } else {
         oracle_.Failed();
@@ -452,6 +536,11 @@ class SeedRun {
 
   Status Execute(const Op& op) {
     const int depth = oracle_.depth();
+    phase_ = op.kind == Op::kFlush        ? Phase::kFlush
+             : op.kind == Op::kWork       ? Phase::kMerge
+             : op.kind == Op::kCheckpoint ? Phase::kCheckpoint
+             : op.kind == Op::kGet || op.kind == Op::kScan ? Phase::kRead
+                                                           : Phase::kCommit;
     switch (op.kind) {
       case Op::kPut:
       case Op::kErase:
@@ -468,10 +557,12 @@ class SeedRun {
         return Expect(db_->Begin(), "begin");
       case Op::kCommit: {
         if (depth == 0) return Status::Ok();
+        commit_in_flight_ = depth == 1;
         Status s = db_->Commit();
+        commit_in_flight_ = false;
         if (depth > 1) {
           oracle_.CommitNested();
-        } else if (s.ok()) {
+        } else if (s.ok() && !env_.crashed()) {
           oracle_.Acknowledged();
         } else {
           oracle_.Failed();
@@ -485,7 +576,7 @@ class SeedRun {
       case Op::kFlush: {
         if (depth > 0) return Status::Ok();
         Status s = Connection().Flush();
-        if (s.ok()) oracle_.Flushed();
+        if (s.ok() && !env_.crashed()) oracle_.Flushed();
         return Expect(s, "flush");
       }
       case Op::kWork:
@@ -494,13 +585,13 @@ class SeedRun {
       case Op::kCheckpoint: {
         if (depth > 0) return Status::Ok();
         Status s = Connection().Checkpoint();
-        if (s.ok()) oracle_.Checkpointed();
+        if (s.ok() && !env_.crashed()) oracle_.Checkpointed();
         return Expect(s, "checkpoint");
       }
       case Op::kReopen:
         return Reopen();
       case Op::kCrash:
-        if (faults() && !armed_) {
+        if (faults() && !armed_ && !exploring()) {
           env_.ArmCrash(env_.step() + 1 + uint64_t(op.a));
           armed_ = true;
         }
@@ -512,6 +603,7 @@ class SeedRun {
   // Clean close (open transactions roll back) and reopen: the database is exactly the model.
   Status Reopen() {
     Collect();
+    phase_ = Phase::kClose;
     Status s = other_->Close();  // not the last: writes nothing
     if (s.ok()) s = db_->Close();
     oracle_.DropOpen();
@@ -526,6 +618,7 @@ class SeedRun {
     if (!s.ok()) return Fail("close returned " + s.ToString());
     oracle_.Closed();
     // An armed crash may fire anywhere in here: then recovery, not this check, judges.
+    phase_ = Phase::kRecovery;
     s = OpenDb();
     if (env_.crashed()) return Status::Ok();
     if (unjudged_) {
@@ -682,24 +775,45 @@ class SeedRun {
     uint64_t expected_id = 0;
     Status s;
     for (int depth = 1;; ++depth) {
-      if (plan_ && plan_->ProcessCrash()) {
+      const bool explored_process = explore_ && depth <= int(explore_->process.size()) && explore_->process[depth - 1];
+      if (explored_process || (!explore_ && plan_ && plan_->ProcessCrash())) {
         env_.ProcessCrash();
         power_lost_last_ = false;
         ++r_.process_crashes;
+      } else if (explore_) {
+        env_.PowerLoss(*explore_->policy, d_);
+        power_lost_last_ = true;
       } else {
         PowerLoss();
       }
       ++r_.crashes;
+      if (stop_after_crash_ == depth) {  // an explorer's key for this crash state
+        r_.world_hash = env_.WorldHash();
+        done_ = true;
+        return Status::Ok();
+      }
       // What recovery must pick: the newest valid checkpoint of the meta pages it will read (the durable
       // ones after a power loss; the current ones after a process crash, whose writes are still there).
       expected_id = ExpectedCheckpointId(power_lost_last_);
-      if (plan_) {
+      if (explore_) {
+        if (depth < int(explore_->process.size())) env_.ArmCrash(env_.step() + explore_->recovery_steps[depth - 1]);
+      } else if (plan_) {
         const uint64_t at = plan_->CrashDuringRecovery(depth);
         if (at != 0) env_.ArmCrash(env_.step() + at);
         plan_->Suspend(true);
       }
       env_.BeginCall();
+      phase_ = Phase::kRecovery;
+      const uint64_t open_from = env_.step();
+      r_.recovery_writes.clear();
+      if (explore_) {
+        env_.set_step_hook([this, open_from](uint64_t step, std::string_view kind, const std::string&, uint64_t, uint64_t) {
+          if (kind == "write" || kind == "sync" || kind == "truncate") r_.recovery_writes.push_back(step - open_from);
+        });
+      }
       s = OpenDb();
+      if (explore_) env_.set_step_hook(nullptr);
+      r_.recovery_steps = env_.step() - open_from;
       if (plan_) plan_->Suspend(false);
       if (!env_.crashed()) break;
       ++r_.recovery_crashes;
@@ -709,6 +823,8 @@ class SeedRun {
       db_.reset();
     }
     env_.Disarm();
+    if (explore_) done_ = true;  // an explored crash: its recovery is judged, and the seed ends
+    if (s.ok()) r_.recovery_path = RecoveryPath();
     if (plan_ && plan_->OutOfContract()) {
       if (!s.ok()) {
         r_.oracle = "older-state";
@@ -730,7 +846,7 @@ class SeedRun {
         done_ = true;
         return Status::Ok();
       }
-      if (plan_ && s.code() == Code::kNotADatabase && oracle_.NothingPromised() && !s_.start) {
+      if ((plan_ || explore_) && s.code() == Code::kNotADatabase && oracle_.NothingPromised() && !s_.start) {
         // A crash tore the first checkpoint of a database whose log never became durable: the file is
         // one torn meta page beside a blank one, which the engine cannot tell from a foreign file and
         // refuses. Nothing promised is lost (a FULL commit would have made the log durable, and the
@@ -793,7 +909,8 @@ class SeedRun {
     // Under the catalogue the promise outlives the recovery (CheckReopened): commits recovery replayed
     // from the log are not promised by safety normal, and a later torn log sector may take them. The
     // classic model keeps its stricter judge, under which no later write can damage a durable one.
-    Status s = plan_ ? oracle_.CheckReopened(*content, *version) : oracle_.CheckRecovered(*content, *version);
+    const bool reopened = plan_ || (explore_ && !power_lost_last_);
+    Status s = reopened ? oracle_.CheckReopened(*content, *version) : oracle_.CheckRecovered(*content, *version);
     if (!s.ok()) return Fail(s.message());
     Note("recovered", absl::StrFormat("checkpoint %u, %u keys", expected_id, content->size()), content->size());
     return Status::Ok();
@@ -805,6 +922,14 @@ class SeedRun {
   RunOptions::Mode mode_;
   std::string write_image_;       // RunOptions::write_crash_image
   const CrashImage* from_image_;  // RunOptions::from_crash_image
+  Recording* record_;             // RunOptions::record, explore, from_step, from_oracle, stop_after_crash
+  const ExploreCrash* explore_;
+  const StepSnapshot* from_step_;
+  const Oracle* from_oracle_;
+  int stop_after_crash_;
+  bool recording_ = false;         // the database exists: steps are recorded from here
+  bool commit_in_flight_ = false;  // a single write or an outermost commit is in the engine
+  Phase phase_ = Phase::kOpen;
   Trace trace_;
   SimEnv env_;
   MemEnv mem_env_;
@@ -828,6 +953,20 @@ class SeedRun {
 };
 
 }  // namespace
+
+const char* PhaseName(Phase p) {
+  switch (p) {
+    case Phase::kOpen: return "open";
+    case Phase::kCommit: return "commit";
+    case Phase::kFlush: return "flush";
+    case Phase::kMerge: return "merge";
+    case Phase::kCheckpoint: return "checkpoint";
+    case Phase::kRead: return "read";
+    case Phase::kClose: return "close";
+    case Phase::kRecovery: return "recovery";
+  }
+  return "?";
+}
 
 SeedResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
   SeedRun run(scenario, seed, options);

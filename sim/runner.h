@@ -23,6 +23,7 @@
 #include "sim/crash_image.h"
 #include "sim/decisions.h"
 #include "sim/fault_plan.h"
+#include "sim/oracle.h"
 #include "sim/scenario.h"
 #include "sim/trace.h"
 
@@ -58,9 +59,60 @@ struct SeedResult {
   uint64_t clean_errors = 0;      // out of contract: engine calls that returned an error (accepted)
   uint64_t silent_damage = 0;     // out of contract: recoveries that returned bytes nobody wrote (bit rot, lying
                                   // syncs, lost or misdirected writes: the format has no page checksums)
+  // Explorers: how the last recovery went (meta page, log replay, merge resumed), the steps its open
+  // took, and SeedResult::world_hash (RunOptions::stop_after_crash).
+  std::string recovery_path;
+  uint64_t recovery_steps = 0;
+  std::vector<uint64_t> recovery_writes;  // steps into the last recovery's open that wrote, truncated or synced
+  uint64_t world_hash = 0;
   std::vector<uint64_t> decisions;   // every value drawn, for the repro file
   std::vector<size_t> op_starts;     // per operation run: the index of its first decision (shrinking)
   std::deque<TraceEvent> last_events;
+};
+
+// The explorers' hooks (faults/explore/ builds on them).
+//
+// An explored crash: instead of the workload's own crash operations, one crash lands on Env step `step`
+// (an engine call the crash interrupts returns to nobody: its commit may or may not be there). Each
+// crash of the chain is a power loss, whose pending operations `policy` decides from the decision
+// stream, or a process crash; crash i+1 lands recovery_steps[i] steps into the recovery after crash i.
+// The seed ends once its recovery is judged.
+struct ExploreCrash {
+  uint64_t step = 0;
+  std::vector<bool> process;             // per crash of the chain, first to last: a process crash
+  std::vector<uint64_t> recovery_steps;  // one fewer than `process`
+  CrashPolicy* policy = nullptr;
+};
+
+// The engine phase a step belongs to, as the runner sees it from the operation in progress and the
+// call (a db-log write is a commit's, a meta-page write or db sync a checkpoint's, another db write a
+// flush's, or a merge's inside a work call).
+enum class Phase { kOpen, kCommit, kFlush, kMerge, kCheckpoint, kRead, kClose, kRecovery };
+const char* PhaseName(Phase p);
+
+// The world just before one step of a recording run: the files, where the workload and the model were.
+struct StepSnapshot {
+  uint64_t step = 0;       // the step about to run
+  std::string kind;        // its call kind and file (Env trace names: "write", "sync", "read", ...)
+  std::string file;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  Phase phase = Phase::kOpen;
+  SimEnv::Snapshot files;
+  uint64_t op = 0;              // the operation in progress
+  size_t decisions = 0;         // decisions drawn before it
+  size_t oracle_calls = 0;      // the model's journal up to here
+  bool commit_in_flight = false;  // a commit is in the engine: a crash leaves it failed (maybe durable)
+};
+
+// A recording run: the seed's workload without crashes, every step snapshotted.
+struct Recording {
+  std::vector<StepSnapshot> steps;   // from the first step after the database was created
+  std::vector<Oracle::Call> oracle;  // the model's journal
+  std::vector<uint64_t> decisions;   // the whole run's
+  Safety safety = Safety::kNormal;
+  uint32_t sector_size = 0;
+  uint32_t page_size = 0;
 };
 
 struct RunOptions {
@@ -78,6 +130,16 @@ struct RunOptions {
   // From: instead of a new database the seed starts from another build's crash image: installs it,
   // recovers it, judges the recovery by the image's model, then runs its workload on from there.
   const CrashImage* from_crash_image = nullptr;
+  // Explorers: record every step (the workload's crash operations are ignored; nothing crashes), or
+  // land `explore`'s crash. from_step: instead of running the workload from step 0, start at a recorded
+  // step - its files, `from_oracle` the model there - and land `explore`'s crash at once.
+  Recording* record = nullptr;
+  const ExploreCrash* explore = nullptr;
+  const StepSnapshot* from_step = nullptr;
+  const Oracle* from_oracle = nullptr;
+  // Stop right after the chain's crash number n (1-based) has been applied and hash the world then
+  // (SeedResult::world_hash): an explorer's key for a crash during recovery. 0: run on.
+  int stop_after_crash = 0;
 };
 
 SeedResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& options = {});

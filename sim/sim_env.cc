@@ -4,15 +4,19 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "xxhash.h"
 
 namespace lsm::sim {
 
 struct SimEnv::Inode {
   std::string path;
   Bytes current;
-  Bytes durable;
+  // Shared with snapshots (Snap): replaced, never changed in place.
+  std::shared_ptr<const Bytes> durable = std::make_shared<const Bytes>();
   bool durable_exists = false;
-  std::vector<PendingOp> pending;
+  // Shared with snapshots, which read a prefix of it: only appended to; emptied by replacing it.
+  std::shared_ptr<std::vector<PendingOp>> pending = std::make_shared<std::vector<PendingOp>>();
+  void ClearPending() { pending = std::make_shared<std::vector<PendingOp>>(); }
   // Lock modes held, per handle id (ordered: conflict checks never depend on hash order).
   std::map<uint64_t, std::array<LockMode, kMaxLockId + 1>> locks;
 };
@@ -76,7 +80,7 @@ class SimFile : public File {
     if (!s.ok() && !env_->crashed_now()) return s;
     PendingOp op{PendingOp::kWrite, offset, Bytes(data.begin(), data.end()), env_->step()};
     ApplyOp(op, &inode_->current);
-    inode_->pending.push_back(std::move(op));
+    inode_->pending->push_back(std::move(op));
     return s;
   }
 
@@ -85,15 +89,15 @@ class SimFile : public File {
     LSM_RETURN_IF_ERROR(Alive("truncate", size, 0));
     PendingOp op{PendingOp::kTruncate, size, {}, env_->step()};
     ApplyOp(op, &inode_->current);
-    inode_->pending.push_back(std::move(op));
+    inode_->pending->push_back(std::move(op));
     return Status::Ok();
   }
 
   Status Sync() override {
-    LSM_RETURN_IF_ERROR(Alive("sync", 0, inode_->pending.size()));
-    inode_->durable = inode_->current;
+    LSM_RETURN_IF_ERROR(Alive("sync", 0, inode_->pending->size()));
+    inode_->durable = std::make_shared<const Bytes>(inode_->current);
     inode_->durable_exists = true;
-    inode_->pending.clear();
+    inode_->ClearPending();
     env_->NamespaceSynced();
     return Status::Ok();
   }
@@ -174,6 +178,7 @@ void SimEnv::Note(std::string_view kind, const std::string& file, uint64_t offse
 
 Status SimEnv::Step(std::string_view kind, const std::string& file, uint64_t offset, uint64_t length,
                     uint64_t content) {
+  if (step_hook_) step_hook_(step_ + 1, kind, file, offset, length);
   ++step_;
   crashed_now_ = false;
   if (!crashed_ && crash_at_ && step_ >= *crash_at_) {
@@ -199,7 +204,7 @@ Result<std::unique_ptr<File>> SimEnv::Open(const std::string& path, OpenMode mod
     if (mode == OpenMode::kReadOnly) return Status::NotFound(path + ": no such file");
     auto inode = std::make_shared<Inode>();
     inode->path = path;
-    inode->pending.push_back(PendingOp{PendingOp::kCreate, 0, {}, step_});
+    inode->pending->push_back(PendingOp{PendingOp::kCreate, 0, {}, step_});
     it = files_.emplace(path, std::move(inode)).first;
   }
   return std::unique_ptr<File>(new SimFile(this, it->second, ++next_handle_, mode == OpenMode::kReadOnly));
@@ -244,7 +249,7 @@ std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& 
     } else {
       ++lost;
       if (!files_.count(u.path) || !files_[u.path]->durable_exists) {
-        u.inode->pending.clear();  // its unsynced writes went with it when it was unlinked
+        u.inode->ClearPending();  // its unsynced writes went with it when it was unlinked
         files_[u.path] = u.inode;
       }
     }
@@ -253,9 +258,10 @@ std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& 
   for (auto it = files_.begin(); it != files_.end();) {
     Inode& f = *it->second;
     bool exists = f.durable_exists;
-    policy.BeginFile(f.path, f.pending.size(), d);
-    for (const PendingOp& op : f.pending) {
-      const CrashPolicy::Outcome o = policy.Decide(f.path, op, options_.sector_size, &f.durable, d);
+    Bytes next = *f.durable;
+    policy.BeginFile(f.path, f.pending->size(), d);
+    for (const PendingOp& op : *f.pending) {
+      const CrashPolicy::Outcome o = policy.Decide(f.path, op, options_.sector_size, &next, d);
       if (o == CrashPolicy::kDropped) {
         ++lost;
         continue;
@@ -264,14 +270,15 @@ std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& 
       last_torn_ += o == CrashPolicy::kTorn;
       if (op.kind == PendingOp::kCreate) exists = true;
     }
-    f.pending.clear();
+    f.ClearPending();
     f.locks.clear();
     if (!exists) {
       it = files_.erase(it);
       continue;
     }
     f.durable_exists = true;
-    f.current = f.durable;
+    f.current = next;
+    f.durable = std::make_shared<const Bytes>(std::move(next));
     ++it;
   }
   shm_.clear();
@@ -298,22 +305,87 @@ void SimEnv::DiscardPending(const std::string& path) {
   auto it = files_.find(path);
   if (it == files_.end()) return;
   Inode& f = *it->second;
-  const uint64_t n = f.pending.size();
+  const uint64_t n = f.pending->size();
   const bool created = !f.durable_exists;
-  f.pending.clear();
-  if (created) f.pending.push_back(PendingOp{PendingOp::kCreate, 0, {}, step_});
-  f.current = f.durable;
+  f.ClearPending();
+  if (created) f.pending->push_back(PendingOp{PendingOp::kCreate, 0, {}, step_});
+  f.current = *f.durable;
   Note("pages-dropped", path, 0, n, 0);
 }
 
 size_t SimEnv::PendingCount(const std::string& path) const {
   auto it = files_.find(path);
-  return it == files_.end() ? 0 : it->second->pending.size();
+  return it == files_.end() ? 0 : it->second->pending->size();
 }
 
 uint64_t SimEnv::CurrentSize(const std::string& path) const {
   auto it = files_.find(path);
   return it == files_.end() ? 0 : it->second->current.size();
+}
+
+SimEnv::Snapshot SimEnv::Snap() const {
+  Snapshot out;
+  out.files.reserve(files_.size());
+  for (const auto& [path, f] : files_) {
+    out.files.push_back(FileSnapshot{path, f->durable, f->durable_exists, f->pending, f->pending->size()});
+  }
+  for (const PendingUnlink& u : unlinks_) {
+    out.unlinked.push_back(FileSnapshot{u.path, u.inode->durable, true, nullptr, 0});
+    out.unlink_steps.push_back(u.step);
+  }
+  return out;
+}
+
+void SimEnv::Restore(const Snapshot& snapshot, uint64_t step) {
+  files_.clear();
+  unlinks_.clear();
+  auto make = [](const FileSnapshot& s) {
+    auto inode = std::make_shared<Inode>();
+    inode->path = s.path;
+    inode->durable = s.durable;
+    inode->durable_exists = s.durable_exists;
+    inode->current = *s.durable;
+    if (s.pending != nullptr) {
+      inode->pending->assign(s.pending->begin(), s.pending->begin() + std::ptrdiff_t(s.pending_count));
+      for (const PendingOp& op : *inode->pending) ApplyOp(op, &inode->current);
+    }
+    return inode;
+  };
+  for (const FileSnapshot& f : snapshot.files) files_[f.path] = make(f);
+  for (size_t i = 0; i < snapshot.unlinked.size(); ++i) {
+    unlinks_.push_back(PendingUnlink{snapshot.unlinked[i].path, make(snapshot.unlinked[i]), snapshot.unlink_steps[i]});
+  }
+  shm_.clear();
+  step_ = step;
+  crashed_ = crashed_now_ = false;
+  crash_at_.reset();
+  ++generation_;
+  Note("restore", "", step, snapshot.files.size(), 0);
+}
+
+uint64_t SimEnv::WorldHash() const {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  auto mix = [&](const void* p, size_t n) { XXH3_64bits_update(state, p, n); };
+  auto mix64 = [&](uint64_t v) { mix(&v, sizeof v); };
+  for (const auto& [path, f] : files_) {
+    mix(path.data(), path.size() + 1);
+    mix64(f->durable_exists);
+    mix64(f->durable->size());
+    mix(f->durable->data(), f->durable->size());
+    mix64(f->pending->size());
+    for (const PendingOp& op : *f->pending) {
+      mix64(uint64_t(op.kind));
+      mix64(op.offset);
+      mix64(op.data.size());
+      mix(op.data.data(), op.data.size());
+    }
+  }
+  mix64(unlinks_.size());
+  for (const PendingUnlink& u : unlinks_) mix(u.path.data(), u.path.size() + 1);
+  const uint64_t h = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return h;
 }
 
 void SimEnv::Yield() {
@@ -328,8 +400,8 @@ void SimEnv::InstallDurable(const std::string& path, Bytes content) {
   inode->path = path;
   const uint64_t hash = ContentHash(content);
   const uint64_t size = content.size();
-  inode->durable = content;
-  inode->current = std::move(content);
+  inode->current = content;
+  inode->durable = std::make_shared<const Bytes>(std::move(content));
   inode->durable_exists = true;
   files_[path] = std::move(inode);
   Note("install", path, 0, size, hash);
@@ -338,7 +410,7 @@ void SimEnv::InstallDurable(const std::string& path, Bytes content) {
 std::optional<Bytes> SimEnv::Durable(const std::string& path) const {
   auto it = files_.find(path);
   if (it == files_.end() || !it->second->durable_exists) return std::nullopt;
-  return it->second->durable;
+  return *it->second->durable;
 }
 
 std::optional<Bytes> SimEnv::Contents(const std::string& path) const {
@@ -351,7 +423,11 @@ void SimEnv::CorruptDurable(const std::string& path, uint64_t offset, uint8_t ma
   auto it = files_.find(path);
   if (it == files_.end()) return;
   Inode& f = *it->second;
-  if (offset < f.durable.size()) f.durable[offset] ^= mask;
+  if (offset < f.durable->size()) {
+    Bytes changed = *f.durable;
+    changed[offset] ^= mask;
+    f.durable = std::make_shared<const Bytes>(std::move(changed));
+  }
   if (offset < f.current.size()) f.current[offset] ^= mask;
   if (trace_ != nullptr) trace_->Add(TraceEvent{step_, process_, "canary", path, offset, 1, mask, {}});
 }

@@ -33,6 +33,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -156,6 +157,35 @@ class SimEnv : public Env {
   // nobody wrote.
   void CorruptDurable(const std::string& path, uint64_t offset, uint8_t mask);
 
+  // --- Snapshots (the explorers: faults/explore/) ---
+  // The files between two steps, cheap to take once per step: durable images are shared and never
+  // changed in place, and a pending list is shared and only appended to until a Sync replaces it, so a
+  // snapshot is a few pointers and counts per file. Shared memory is not in it (the engine keeps nothing
+  // there yet).
+  struct FileSnapshot {
+    std::string path;
+    std::shared_ptr<const Bytes> durable;  // empty if the file never durably existed
+    bool durable_exists = false;
+    std::shared_ptr<const std::vector<PendingOp>> pending;  // its first pending_count ops are this file's
+    size_t pending_count = 0;
+  };
+  struct Snapshot {
+    std::vector<FileSnapshot> files;     // by path
+    std::vector<FileSnapshot> unlinked;  // unlinks no sync has committed, oldest first (durable image only)
+    std::vector<uint64_t> unlink_steps;
+  };
+  Snapshot Snap() const;
+  // The machine as the snapshot has it, at `step`: every file replaced (open handles die as at a
+  // crash), the armed crash and shared memory gone.
+  void Restore(const Snapshot& snapshot, uint64_t step);
+  // A hash of what the files hold: every durable image and pending operation (XXH3).
+  uint64_t WorldHash() const;
+  // Called at the start of every step with its number, call kind, file, offset and length (an explorer
+  // records there).
+  using StepHook = std::function<void(uint64_t step, std::string_view kind, const std::string& file, uint64_t offset,
+                                      uint64_t length)>;
+  void set_step_hook(StepHook hook) { step_hook_ = std::move(hook); }
+
   // Internals shared with the file handles.
   Status Step(std::string_view kind, const std::string& file, uint64_t offset, uint64_t length, uint64_t content);
   void Note(std::string_view kind, const std::string& file, uint64_t offset, uint64_t length, uint64_t content);
@@ -186,6 +216,7 @@ class SimEnv : public Env {
   };
   std::vector<PendingUnlink> unlinks_;  // not yet committed by a sync, oldest first
   std::map<std::string, std::map<uint32_t, std::unique_ptr<uint8_t[]>>> shm_;
+  StepHook step_hook_;
 };
 
 }  // namespace lsm::sim

@@ -386,3 +386,28 @@ if(LSMSIM_VARIANTS)
     echo break reported; rm -rf $d" $<TARGET_FILE:lsmsim> ${PROJECT_BINARY_DIR}/lsmsim_changed_layout)
   set_tests_properties(compat_reports_a_changed_checkpoint_layout PROPERTIES PASS_REGULAR_EXPRESSION "break reported")
 endif()
+
+# lsmsim explore: a bounded exploration of the default scenario's seed 1 (a few seconds): every state
+# passes on the real engine, and the JSON report and the HTML page are written.
+add_test(NAME explore_bounded_default_seed COMMAND sh -c "d=$(mktemp -d)
+  \"$0\" explore --max_states 20000 --recovery_depth 1 --jobs 2 --report $d/r.json --html $d/r.html > $d/out; rc=$?
+  [ $rc -eq 0 ] || { echo exit $rc; cat $d/out; exit 1; }
+  grep -q 'failures: 0' $d/out && grep -q 'coverage by recovery path' $d/out && grep -q '<table>' $d/r.html &&
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r[\"states\"] == 20000 and r[\"failures\"] == []' $d/r.json ||
+  { cat $d/out; exit 1; }
+  echo explored; rm -rf $d" $<TARGET_FILE:lsmsim>)
+set_tests_properties(explore_bounded_default_seed PROPERTIES PASS_REGULAR_EXPRESSION "explored")
+cli_exit2(
+    "explore_bad_window|explore --window 99"
+    "explore_bad_depth|explore --recovery_depth 9"
+    "explore_bad_scenario|explore --scenario /nonexistent.json")
+if(LSMSIM_VARIANTS)
+  # A failing explored state leaves a repro file that replay re-runs from step 0 and fails again.
+  add_test(NAME explore_repro_replays_a_weakened_failure COMMAND sh -c "d=$(mktemp -d)
+    LSMSIM_WEAKEN=full_commit_not_synced \"$0\" explore --crash_every_step --recovery_depth 0 --max_states 400 --repro_dir $d > $d/out
+    [ $? -eq 1 ] || { cat $d/out; exit 1; }
+    LSMSIM_WEAKEN=full_commit_not_synced \"$0\" replay $d/lsmsim-explore-default-1-1.json > $d/replay; rc=$?
+    [ $rc -eq 1 ] && grep -q 'FAIL reproduced' $d/replay || { echo exit $rc; cat $d/out $d/replay; exit 1; }
+    echo reproduced; rm -rf $d" $<TARGET_FILE:lsmsim_weakened>)
+  set_tests_properties(explore_repro_replays_a_weakened_failure PROPERTIES PASS_REGULAR_EXPRESSION "reproduced")
+endif()

@@ -65,6 +65,7 @@ int RunRecord(const std::vector<std::string>& args);
 Result<sim::Repro> ReadRepro(const std::string& path);
 int RunScenarios(const std::vector<std::string>& args);
 int RunCompat(const std::vector<std::string>& args);
+int RunExplore(const std::vector<std::string>& args);
 // "A..B" with A <= B (--seeds).
 bool ParseSeeds(const std::string& text, uint64_t* a, uint64_t* b);
 

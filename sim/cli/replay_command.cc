@@ -9,6 +9,7 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
+#include "faults/policies.h"
 #include "faults/plan.h"
 #include "sim/chrome_trace.h"
 #include "sim/cli/command.h"
@@ -58,6 +59,13 @@ int RunReplay(const std::vector<std::string>& args) {
   std::vector<sim::TraceEvent> events;
   const std::string trace_path = absl::GetFlag(FLAGS_trace);
   if (!trace_path.empty()) options.events = &events;
+  faults::ExplorePolicy explore_policy;  // an explorer's state: its crash, decided by its decisions
+  sim::ExploreCrash crash;
+  if (repro->explore) {
+    crash = *repro->explore;
+    crash.policy = &explore_policy;
+    options.explore = &crash;
+  }
   const sim::SeedResult r = sim::ReplaySeed(repro->scenario, repro->seed, repro->decisions, options);
   if (!trace_path.empty()) {
     Status w = sim::WriteJsonFile(trace_path, sim::ChromeTrace(events, "replay of " + path));
