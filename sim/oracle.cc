@@ -115,6 +115,7 @@ void Oracle::Reset(const State& state) {
 }
 
 void Oracle::Journal(Call::Kind kind, const LogOp* op, const State* state) {
+  promised_state_.reset();  // every change comes through here
   if (journal_ == nullptr) return;
   Call call;
   call.kind = kind;
@@ -137,6 +138,7 @@ Oracle& Oracle::operator=(const Oracle& other) {
   op_marks_ = other.op_marks_;
   single_ = other.single_;
   journal_ = nullptr;  // a copy is not the run's model
+  promised_state_.reset();
   return *this;
 }
 
@@ -200,15 +202,36 @@ std::string Oracle::Difference(const Map& expected, const Map& got) { return Dif
 // The commit boundary `want` is at, searching from commit `from` on: c means base_ + history_[0, c);
 // history_.size() + 1 means past the failed commit (maybe_). nullopt if none.
 std::optional<size_t> Oracle::Boundary(const State& want, size_t from) const {
-  State state = base_;
-  for (size_t c = 0;; ++c) {
-    if (c >= from && state == want) return c;
+  // `at` is the state at boundary c; it is copied into `state` only once ops must be applied to it.
+  State state;
+  const State* at = &base_;
+  size_t c = 0;
+  if (from == durable_) {  // every recovery judges from the promise: start at the promised state, kept
+    if (!promised_state_) {
+      State p = base_;
+      for (size_t i = 0; i < durable_; ++i) {
+        for (const LogOp& op : history_[i]) ApplyTo(op, &p);
+      }
+      promised_state_ = std::move(p);
+    }
+    at = &*promised_state_;
+    c = durable_;
+  }
+  auto advance = [&](const std::vector<LogOp>& ops) {
+    if (at != &state) {
+      state = *at;
+      at = &state;
+    }
+    for (const LogOp& op : ops) ApplyTo(op, &state);
+  };
+  for (;; ++c) {
+    if (c >= from && *at == want) return c;
     if (c == history_.size()) break;
-    for (const LogOp& op : history_[c]) ApplyTo(op, &state);
+    advance(history_[c]);
   }
   if (!maybe_) return std::nullopt;
-  for (const LogOp& op : *maybe_) ApplyTo(op, &state);
-  if (state == want) return history_.size() + 1;
+  advance(*maybe_);
+  if (*at == want) return history_.size() + 1;
   return std::nullopt;
 }
 
@@ -248,6 +271,12 @@ Status Oracle::CheckReopened(const Map& reopened_map, uint32_t user_version) {
   committed_ = reopened;
   maybe_.reset();
   ClearOpen();
+  return Status::Ok();
+}
+
+Status Oracle::Judge(const Map& got_map, uint32_t user_version) const {
+  const State got{got_map, user_version};
+  if (!Boundary(got, durable_)) return NoBoundary(got);
   return Status::Ok();
 }
 

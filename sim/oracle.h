@@ -89,6 +89,8 @@ class Oracle {
   // still not, so a later power loss may go back to the promised one. On success the model continues
   // from the matching boundary.
   Status CheckReopened(const Map& reopened, uint32_t user_version = 0);
+  // The rule of both, without changing the model (an explorer's state ends at its verdict).
+  Status Judge(const Map& got, uint32_t user_version) const;
   // Out of contract: whether the state is some commit boundary since the last recovery (or the start),
   // the failed commit included; "older" from the promise's point of view.
   bool AtSomeBoundary(const Map& state, uint32_t user_version) const;
@@ -127,6 +129,9 @@ class Oracle {
   std::vector<size_t> op_marks_;            // ops_.size() when each open transaction began
   bool single_ = false;                     // ops_ holds a Single write
   std::vector<Call>* journal_ = nullptr;
+  // The state at the last promised commit (base_ + history_[0, durable_)), kept between judgments of an
+  // unchanged model; every change drops it.
+  mutable std::optional<State> promised_state_;
 };
 
 }  // namespace lsm::sim

@@ -151,8 +151,8 @@ class SeedRun {
   Status FromStep() {
     const StepSnapshot& at = *from_step_;
     while (d_.values().size() < at.decisions) d_.Below(UINT64_MAX);  // the recorded values, as drawn
-    env_.Restore(at.files, at.step);
-    oracle_ = *from_oracle_;
+    env_.Restore(at.files, at.step, /*current=*/explore_->process.front());  // a power loss builds them
+    borrowed_ = from_oracle_;  // judged, not changed: the seed ends at its verdict
     r_.ops = at.op;
     phase_ = at.phase;
     Note("explore-from", absl::StrFormat("step %u (%s %s at %u, %s)", at.step, at.kind, at.file, at.offset,
@@ -283,28 +283,32 @@ class SeedRun {
     return JudgeRecovered(expected);
   }
 
+  // The database file's two meta pages (zero-filled past its end; nullopt without a file), durable or current.
+  std::optional<Bytes> MetaPages(bool durable) {
+    std::optional<Bytes> pages = env_.Head(kDbPath, 2 * kMetaPageSize, durable);
+    if (pages) pages->resize(2 * kMetaPageSize, 0);
+    return pages;
+  }
+
+  MetaPage NewestPage(const std::optional<Bytes>& pages) {
+    if (!pages) return MetaPage::kNone;
+    return NewestValidCheckpoint(ByteView(*pages).first(kMetaPageSize), ByteView(*pages).subspan(kMetaPageSize, kMetaPageSize));
+  }
+
   // The newest valid checkpoint of the durable meta pages: what recovery must open.
   uint64_t ExpectedCheckpointId(bool durable = true) {
-    std::optional<Bytes> file = durable ? env_.Durable(kDbPath) : env_.Contents(kDbPath);
-    if (!file || file->size() < kMetaPageSize) return kEmptyCheckpointId;
-    Bytes pages = *file;
-    pages.resize(std::max<size_t>(pages.size(), 2 * kMetaPageSize), 0);
-    MetaPage newest = NewestValidCheckpoint(ByteView(pages).first(kMetaPageSize),
-                                            ByteView(pages).subspan(kMetaPageSize, kMetaPageSize));
+    std::optional<Bytes> pages = env_.Head(kDbPath, kMetaPageSize, durable);
+    if (!pages || pages->size() < kMetaPageSize) return kEmptyCheckpointId;
+    pages = MetaPages(durable);
+    const MetaPage newest = NewestPage(pages);
     if (newest == MetaPage::kNone) return kEmptyCheckpointId;
-    return DecodeCheckpoint(ByteView(pages).subspan(MetaPageOffset(newest), kMetaPageSize))->id;
+    return DecodeCheckpoint(ByteView(*pages).subspan(MetaPageOffset(newest), kMetaPageSize))->id;
   }
 
   // How the recovery that just opened the database went: the meta page it took, how many commits it
   // replayed from the log, whether it resumed a merge.
   std::string RecoveryPath() {
-    std::optional<Bytes> file = power_lost_last_ ? env_.Durable(kDbPath) : env_.Contents(kDbPath);
-    MetaPage page = MetaPage::kNone;
-    if (file) {
-      Bytes pages = *file;
-      pages.resize(std::max<size_t>(pages.size(), 2 * kMetaPageSize), 0);
-      page = NewestValidCheckpoint(ByteView(pages).first(kMetaPageSize), ByteView(pages).subspan(kMetaPageSize, kMetaPageSize));
-    }
+    const MetaPage page = NewestPage(MetaPages(power_lost_last_));
     const DbStats& st = db_->stats();
     const uint64_t n = st.log_replayed_commits;
     return absl::StrFormat("meta page %s, log replay %s%s",
@@ -768,7 +772,7 @@ class SeedRun {
     if (db_) Collect();
     other_.reset();  // the process died (with the machine, or alone)
     db_.reset();
-    oracle_.DropOpen();
+    if (!borrowed_) oracle_.DropOpen();  // a borrowed model has none open (ModelAt drops them)
     armed_ = false;
     injected_ = false;
     if (!write_image_.empty()) return WriteCrashImage();
@@ -846,7 +850,7 @@ class SeedRun {
         done_ = true;
         return Status::Ok();
       }
-      if ((plan_ || explore_) && s.code() == Code::kNotADatabase && oracle_.NothingPromised() && !s_.start) {
+      if ((plan_ || explore_) && s.code() == Code::kNotADatabase && model().NothingPromised() && !s_.start) {
         // A crash tore the first checkpoint of a database whose log never became durable: the file is
         // one torn meta page beside a blank one, which the engine cannot tell from a foreign file and
         // refuses. Nothing promised is lost (a FULL commit would have made the log durable, and the
@@ -910,7 +914,9 @@ class SeedRun {
     // from the log are not promised by safety normal, and a later torn log sector may take them. The
     // classic model keeps its stricter judge, under which no later write can damage a durable one.
     const bool reopened = plan_ || (explore_ && !power_lost_last_);
-    Status s = reopened ? oracle_.CheckReopened(*content, *version) : oracle_.CheckRecovered(*content, *version);
+    Status s = borrowed_  ? borrowed_->Judge(*content, *version)
+               : reopened ? oracle_.CheckReopened(*content, *version)
+                          : oracle_.CheckRecovered(*content, *version);
     if (!s.ok()) return Fail(s.message());
     Note("recovered", absl::StrFormat("checkpoint %u, %u keys", expected_id, content->size()), content->size());
     return Status::Ok();
@@ -927,6 +933,8 @@ class SeedRun {
   const StepSnapshot* from_step_;
   const Oracle* from_oracle_;
   int stop_after_crash_;
+  const Oracle* borrowed_ = nullptr;  // from_step: the explorer's model, judged in place of oracle_
+  const Oracle& model() const { return borrowed_ ? *borrowed_ : oracle_; }
   bool recording_ = false;         // the database exists: steps are recorded from here
   bool commit_in_flight_ = false;  // a single write or an outermost commit is in the engine
   Phase phase_ = Phase::kOpen;

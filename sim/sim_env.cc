@@ -336,18 +336,20 @@ SimEnv::Snapshot SimEnv::Snap() const {
   return out;
 }
 
-void SimEnv::Restore(const Snapshot& snapshot, uint64_t step) {
+void SimEnv::Restore(const Snapshot& snapshot, uint64_t step, bool current) {
   files_.clear();
   unlinks_.clear();
-  auto make = [](const FileSnapshot& s) {
+  auto make = [current](const FileSnapshot& s) {
     auto inode = std::make_shared<Inode>();
     inode->path = s.path;
     inode->durable = s.durable;
     inode->durable_exists = s.durable_exists;
-    inode->current = *s.durable;
+    if (current) inode->current = *s.durable;
     if (s.pending != nullptr) {
       inode->pending->assign(s.pending->begin(), s.pending->begin() + std::ptrdiff_t(s.pending_count));
-      for (const PendingOp& op : *inode->pending) ApplyOp(op, &inode->current);
+      if (current) {
+        for (const PendingOp& op : *inode->pending) ApplyOp(op, &inode->current);
+      }
     }
     return inode;
   };
@@ -411,6 +413,13 @@ std::optional<Bytes> SimEnv::Durable(const std::string& path) const {
   auto it = files_.find(path);
   if (it == files_.end() || !it->second->durable_exists) return std::nullopt;
   return *it->second->durable;
+}
+
+std::optional<Bytes> SimEnv::Head(const std::string& path, size_t n, bool durable) const {
+  auto it = files_.find(path);
+  if (it == files_.end() || (durable && !it->second->durable_exists)) return std::nullopt;
+  const Bytes& b = durable ? *it->second->durable : it->second->current;
+  return Bytes(b.begin(), b.begin() + std::ptrdiff_t(std::min(n, b.size())));
 }
 
 std::optional<Bytes> SimEnv::Contents(const std::string& path) const {

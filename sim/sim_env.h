@@ -153,6 +153,8 @@ class SimEnv : public Env {
   // The durable image (nullopt if the file does not durably exist) and the newest contents.
   std::optional<Bytes> Durable(const std::string& path) const;
   std::optional<Bytes> Contents(const std::string& path) const;
+  // The first min(n, size) bytes of one of them, without copying the rest.
+  std::optional<Bytes> Head(const std::string& path, size_t n, bool durable) const;
   // The canary: XORs `mask` into byte `offset` of the durable image and the newest contents, a change
   // nobody wrote.
   void CorruptDurable(const std::string& path, uint64_t offset, uint8_t mask);
@@ -176,8 +178,9 @@ class SimEnv : public Env {
   };
   Snapshot Snap() const;
   // The machine as the snapshot has it, at `step`: every file replaced (open handles die as at a
-  // crash), the armed crash and shared memory gone.
-  void Restore(const Snapshot& snapshot, uint64_t step);
+  // crash), the armed crash and shared memory gone. current = false leaves the newest contents unbuilt,
+  // for a PowerLoss that follows at once (it builds them).
+  void Restore(const Snapshot& snapshot, uint64_t step, bool current = true);
   // A hash of what the files hold: every durable image and pending operation (XXH3).
   uint64_t WorldHash() const;
   // Called at the start of every step with its number, call kind, file, offset and length (an explorer

@@ -58,6 +58,7 @@ class ModelAt {
       while (applied_ < calls) cur_.Replay(r_.oracle[applied_++]);
       cached_ = std::make_unique<Oracle>(cur_);
       if (commit_failed) cached_->Failed();
+      cached_->DropOpen();  // as recovery would: the seed judges this model in place (RunOptions::from_oracle)
       cached_failed_ = commit_failed;
     }
     return *cached_;
@@ -382,7 +383,7 @@ class Explorer {
     if (c.process.size() == 1) {  // computed here, without a run: restore, crash, hash
       SimEnv env(nullptr, SimEnv::Options{rec_.sector_size});
       const StepSnapshot snap = CrashSnapshot(at);
-      env.Restore(snap.files, snap.step);
+      env.Restore(snap.files, snap.step, /*current=*/c.process[0]);
       if (!c.process[0]) {
         ExplorePolicy policy;
         sim::ReplayDecisions d(c.suffix);
