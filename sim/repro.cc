@@ -105,15 +105,24 @@ Result<Repro> ReproFromJson(const Json& j, const std::string& base_dir, const Fa
     const Json* steps = e->is_object() ? e->Find("recovery_steps") : nullptr;
     if (step == nullptr || !step->AsUint64() || *step->AsUint64() == 0) return bad("explore.step is missing or not a step number");
     c.step = *step->AsUint64();
-    if (process == nullptr || !process->is_array() || process->size() == 0 || process->size() > size_t(kMaxRecoveryCrashes) + 1) {
-      return bad("explore.process is not an array of 1 to 4 booleans");
+    if (const Json* fail = e->Find("fail_step")) {
+      if (!fail->AsUint64()) return bad("explore.fail_step is not a step number");
+      c.fail_step = *fail->AsUint64();
+    }
+    if (const Json* run_on = e->Find("run_on")) {
+      if (!run_on->AsBool()) return bad("explore.run_on is not a boolean");
+      c.run_on = *run_on->AsBool();
+    }
+    const size_t min_chain = c.fail_step != 0 ? 0 : 1;
+    if (process == nullptr || !process->is_array() || process->size() < min_chain || process->size() > size_t(kMaxRecoveryCrashes) + 1) {
+      return bad("explore.process is not an array of 1 to 4 booleans (0 to 4 with fail_step)");
     }
     for (size_t i = 0; i < process->size(); ++i) {
       auto b = (*process)[i].AsBool();
       if (!b) return bad(absl::StrFormat("explore.process[%u] is not a boolean", i));
       c.process.push_back(*b);
     }
-    if (steps == nullptr || !steps->is_array() || steps->size() + 1 != c.process.size()) {
+    if (steps == nullptr || !steps->is_array() || steps->size() + 1 != std::max<size_t>(c.process.size(), 1)) {
       return bad("explore.recovery_steps is not an array one shorter than explore.process");
     }
     for (size_t i = 0; i < steps->size(); ++i) {
@@ -135,6 +144,8 @@ Json ExploreCrashJson(const ExploreCrash& crash) {
   Json steps = Json::Array();
   for (uint64_t s : crash.recovery_steps) steps.Push(Json::Uint(s));
   e.Set("recovery_steps", steps);
+  if (crash.fail_step != 0) e.Set("fail_step", Json::Uint(crash.fail_step));
+  if (crash.run_on) e.Set("run_on", Json::Bool(true));
   return e;
 }
 

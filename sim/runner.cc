@@ -67,7 +67,11 @@ class SeedRun {
       env_.set_step_hook([this](uint64_t step, std::string_view kind, const std::string& file, uint64_t offset,
                                 uint64_t length) { RecordStep(step, kind, file, offset, length); });
     }
-    if (explore_ && !from_step_) env_.ArmCrash(explore_->step);
+    if (explore_ && !from_step_ && explore_->fail_step != 0) {
+      env_.ArmError(explore_->fail_step);
+    } else if (explore_ && !from_step_) {
+      env_.ArmCrash(explore_->step);
+    }
   }
 
   SeedResult Run() {
@@ -95,7 +99,10 @@ class SeedRun {
     r_.steps = env_.step();
     r_.decisions = d_.values();
     r_.last_events = trace_.last();
-    if (record_) record_->decisions = r_.decisions;
+    if (record_) {
+      record_->decisions = r_.decisions;
+      record_->op_starts = r_.op_starts;
+    }
     return r_;
   }
 
@@ -114,6 +121,10 @@ class SeedRun {
   }
 
   bool exploring() const { return record_ != nullptr || explore_ != nullptr; }
+  // An explored I/O error has been injected (its step has run).
+  bool ExploredErrorPassed() const {
+    return explore_ && explore_->fail_step != 0 && env_.step() >= explore_->fail_step && !env_.crashed() && !done_;
+  }
 
   // The phase of a step, from the operation in progress (phase_) and the call.
   Phase PhaseOf(std::string_view kind, const std::string& file, uint64_t offset) const {
@@ -207,7 +218,7 @@ class SeedRun {
 
   Status CheckIntegrity(const char* when) {
     auto problems = db_->Check();
-    if (!problems.ok() && plan_) return Expect(problems.status(), std::string("integrity check ") + when);
+    if (!problems.ok() && (plan_ || explore_)) return Expect(problems.status(), std::string("integrity check ") + when);
     if (!problems.ok()) return Fail(std::string("integrity check ") + when + " failed: " + problems.status().ToString());
     if (!problems->empty()) return Fail(std::string("integrity check ") + when + ": " + *problems);
     return Status::Ok();
@@ -360,10 +371,11 @@ class SeedRun {
       Note("op", op.Describe(), uint64_t(op.kind));
       env_.BeginCall();
       LSM_RETURN_IF_ERROR(Execute(op));
+      if (ExploredErrorPassed()) return Recover();  // the power fails right after the operation the error hit
       if (env_.exhausted()) return Fail(absl::StrFormat("%s ran past the seed's budget of Env calls (a loop?)", op.Describe()));
       if (env_.crashed()) {
         LSM_RETURN_IF_ERROR(Recover());
-      } else if (plan_ && !done_ && (injected_ || !db_)) {
+      } else if ((plan_ || explore_) && !done_ && (injected_ || !db_)) {
         LSM_RETURN_IF_ERROR(ReopenAfterError());
       }
       if (done_) return Status::Ok();
@@ -377,8 +389,10 @@ class SeedRun {
       LSM_RETURN_IF_ERROR(Expect(db_->Rollback(), "rollback"));
       oracle_.Rollback();
     }
+    if (explore_ && explore_->run_on) return Recover();  // the power fails at the end of the run
     LSM_RETURN_IF_ERROR(Reopen());
-    if (explore_ && env_.crashed()) return Recover();  // the explored crash landed in the close or reopen
+    // The explored crash or error landed in the close or the reopen.
+    if (explore_ && (env_.crashed() || ExploredErrorPassed())) return Recover();
     return Status::Ok();
   }
 
@@ -387,6 +401,12 @@ class SeedRun {
   // engine's failure.
   Status Expect(const Status& s, const std::string& what) {
     if (s.ok() || env_.crashed() || unjudged_) return Status::Ok();
+    if (explore_ && s.message().find(SimEnv::kInjectedByExplorer) != std::string::npos) {
+      if (!injected_) ++r_.injected_errors;
+      injected_ = true;
+      Note("injected-error", what + ": " + s.ToString());
+      return Status::Ok();
+    }
     if (plan_ && plan_->Injected(s)) {
       if (!injected_) ++r_.injected_errors;
       injected_ = true;
@@ -618,7 +638,7 @@ class SeedRun {
       done_ = true;  // a clean error on a database safety off did not protect; nothing left to run on
       return Status::Ok();
     }
-    if (!s.ok() && plan_) return Expect(s, "close");  // the body reopens after the error
+    if (!s.ok() && (plan_ || explore_)) return Expect(s, "close");  // the body reopens after the error
     if (!s.ok()) return Fail("close returned " + s.ToString());
     oracle_.Closed();
     // An armed crash may fire anywhere in here: then recovery, not this check, judges.
@@ -629,7 +649,7 @@ class SeedRun {
       if (!s.ok()) done_ = true;  // a clean error; nothing left to run on
       return Status::Ok();
     }
-    if (!s.ok() && plan_) {
+    if (!s.ok() && (plan_ || explore_)) {
       db_.reset();
       other_.reset();
       return Expect(s, "reopen after a clean close");
@@ -648,7 +668,7 @@ class SeedRun {
     LSM_RETURN_IF_ERROR(integrity);
     auto content = Dump();
     if (env_.crashed() || injected_) return Status::Ok();
-    if (!content.ok() && plan_) return Expect(content.status(), "scan " + when);
+    if (!content.ok() && (plan_ || explore_)) return Expect(content.status(), "scan " + when);
     if (!content.ok()) return Fail("scan " + when + " failed: " + content.status().ToString());
     auto version = db_->UserVersion();
     if (env_.crashed()) return Status::Ok();
@@ -715,10 +735,10 @@ class SeedRun {
     db_.reset();
     oracle_.DropOpen();
     if (env_.crashed()) return Recover();
-    plan_->Repaired();
-    plan_->Suspend(true);
+    if (plan_) plan_->Repaired();
+    if (plan_) plan_->Suspend(true);
     Status s = OpenDb();
-    plan_->Suspend(false);
+    if (plan_) plan_->Suspend(false);
     if (env_.crashed()) return Recover();
     if (!s.ok()) {
       if (OutOfContract() || unjudged_) {
@@ -729,9 +749,9 @@ class SeedRun {
       }
       return Fail("reopen after an injected error failed: " + s.ToString());
     }
-    plan_->Suspend(true);
+    if (plan_) plan_->Suspend(true);
     s = unjudged_ ? Status::Ok() : JudgeReopened("after the reopen that followed an error", /*exact=*/false);
-    plan_->Suspend(false);
+    if (plan_) plan_->Suspend(false);
     if (env_.crashed()) return Recover();
     return s;
   }
@@ -778,8 +798,10 @@ class SeedRun {
     if (!write_image_.empty()) return WriteCrashImage();
     uint64_t expected_id = 0;
     Status s;
+    const bool first_explored = explore_ && explored_crashes_++ == 0;  // run_on: the last is a power loss
     for (int depth = 1;; ++depth) {
-      const bool explored_process = explore_ && depth <= int(explore_->process.size()) && explore_->process[depth - 1];
+      const bool explored_process =
+          first_explored && depth <= int(explore_->process.size()) && explore_->process[depth - 1];
       if (explored_process || (!explore_ && plan_ && plan_->ProcessCrash())) {
         env_.ProcessCrash();
         power_lost_last_ = false;
@@ -800,7 +822,9 @@ class SeedRun {
       // ones after a power loss; the current ones after a process crash, whose writes are still there).
       expected_id = ExpectedCheckpointId(power_lost_last_);
       if (explore_) {
-        if (depth < int(explore_->process.size())) env_.ArmCrash(env_.step() + explore_->recovery_steps[depth - 1]);
+        if (first_explored && depth < int(explore_->process.size())) {
+          env_.ArmCrash(env_.step() + explore_->recovery_steps[depth - 1]);
+        }
       } else if (plan_) {
         const uint64_t at = plan_->CrashDuringRecovery(depth);
         if (at != 0) env_.ArmCrash(env_.step() + at);
@@ -827,7 +851,8 @@ class SeedRun {
       db_.reset();
     }
     env_.Disarm();
-    if (explore_) done_ = true;  // an explored crash: its recovery is judged, and the seed ends
+    // An explored crash: its recovery is judged, and the seed ends (run_on: at the power loss after the run).
+    if (explore_ && (!explore_->run_on || !first_explored)) done_ = true;
     if (s.ok()) r_.recovery_path = RecoveryPath();
     if (plan_ && plan_->OutOfContract()) {
       if (!s.ok()) {
@@ -933,7 +958,8 @@ class SeedRun {
   const StepSnapshot* from_step_;
   const Oracle* from_oracle_;
   int stop_after_crash_;
-  const Oracle* borrowed_ = nullptr;  // from_step: the explorer's model, judged in place of oracle_
+  const Oracle* borrowed_ = nullptr;
+  int explored_crashes_ = 0;          // explore: recoveries so far  // from_step: the explorer's model, judged in place of oracle_
   const Oracle& model() const { return borrowed_ ? *borrowed_ : oracle_; }
   bool recording_ = false;         // the database exists: steps are recorded from here
   bool commit_in_flight_ = false;  // a single write or an outermost commit is in the engine

@@ -77,11 +77,19 @@ struct SeedResult {
 // crash of the chain is a power loss, whose pending operations `policy` decides from the decision
 // stream, or a process crash; crash i+1 lands recovery_steps[i] steps into the recovery after crash i.
 // The seed ends once its recovery is judged.
+//
+// fail_step (instead of a crash): the call at that step fails once with kIoError (SimEnv::ArmError), the
+// operation it hit ends, and then the power fails (pending operations decided by `policy`): whatever the
+// engine acknowledged despite the error must survive. run_on: after the crash's recovery the workload
+// runs on to its end, and then the power fails and that recovery is judged too (a process crash now, a
+// power loss later).
 struct ExploreCrash {
   uint64_t step = 0;
   std::vector<bool> process;             // per crash of the chain, first to last: a process crash
   std::vector<uint64_t> recovery_steps;  // one fewer than `process`
   CrashPolicy* policy = nullptr;
+  uint64_t fail_step = 0;
+  bool run_on = false;
 };
 
 // The engine phase a step belongs to, as the runner sees it from the operation in progress and the
@@ -110,6 +118,7 @@ struct Recording {
   std::vector<StepSnapshot> steps;   // from the first step after the database was created
   std::vector<Oracle::Call> oracle;  // the model's journal
   std::vector<uint64_t> decisions;   // the whole run's
+  std::vector<size_t> op_starts;     // per operation: the index of its first decision
   Safety safety = Safety::kNormal;
   uint32_t sector_size = 0;
   uint32_t page_size = 0;

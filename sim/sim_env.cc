@@ -94,7 +94,11 @@ class SimFile : public File {
   }
 
   Status Sync() override {
-    LSM_RETURN_IF_ERROR(Alive("sync", 0, inode_->pending->size()));
+    Status alive = Alive("sync", 0, inode_->pending->size());
+    if (!alive.ok() && alive.message().find(SimEnv::kInjectedByExplorer) != std::string::npos) {
+      env_->DiscardPending(inode_->path);
+    }
+    LSM_RETURN_IF_ERROR(alive);
     inode_->durable = std::make_shared<const Bytes>(inode_->current);
     inode_->durable_exists = true;
     inode_->ClearPending();
@@ -187,6 +191,11 @@ Status SimEnv::Step(std::string_view kind, const std::string& file, uint64_t off
     if (trace_ != nullptr) trace_->Add(TraceEvent{step_, process_, "power-loss", file, offset, length, content, {}});
   }
   Note(kind, file, offset, length, content);
+  if (!crashed_ && error_at_ && step_ == *error_at_) {
+    error_at_.reset();
+    Note("injected-error", file, offset, length, 0);
+    return Status::IoError(absl::StrFormat("%s: %s (step %u)", file, kInjectedByExplorer, step_));
+  }
   if (crashed_) return Status::IoError(absl::StrFormat("%s: simulated power loss (step %u)", file, step_));
   if (exhausted()) return Status::IoError(absl::StrFormat("%s: step budget of %u Env calls exhausted", file, options_.max_steps));
   return Status::Ok();

@@ -122,6 +122,11 @@ class SimEnv : public Env {
 
   // --- Simulation control ---
   void ArmCrash(uint64_t at_step) { crash_at_ = at_step; }
+  // The call at `at_step` fails once with kIoError (kInjectedByExplorer in its message): a failed write
+  // is not issued, a failed Sync drops the file's unsynced operations (a failed fsync may drop the
+  // dirty pages: reads see the durable image again). The machine stays up.
+  void ArmError(uint64_t at_step) { error_at_ = at_step; }
+  static constexpr const char* kInjectedByExplorer = "I/O error injected by the explorer";
   void Disarm() { crash_at_.reset(); }
   void set_sector_size(uint32_t sector) { options_.sector_size = sector; }
   bool crashed() const { return crashed_; }
@@ -206,6 +211,7 @@ class SimEnv : public Env {
   uint64_t last_torn_ = 0;
   uint64_t now_micros_ = 0;
   std::optional<uint64_t> crash_at_;
+  std::optional<uint64_t> error_at_;
   bool crashed_ = false;
   bool crashed_now_ = false;
   uint64_t next_handle_ = 0;

@@ -43,6 +43,10 @@ struct Candidate {
   std::string variant;
   // Torn meta pages (reduced): the key is computed by the enumeration, not by running the crash.
   std::optional<uint64_t> key = std::nullopt;
+  // The re-run explorers: the seed runs from step 0 (no snapshot), an I/O error instead of a crash,
+  // or on past the recovery to a power loss at the end.
+  bool fail = false;
+  bool run_on = false;
 };
 
 // The model as it stood at a step: rebuilt from the journal, in step order, once per journal length.
@@ -190,6 +194,8 @@ class Explorer {
     }
     if (o_.crash_every_step) CrashEveryStep();
     if (o_.torn_meta && !Full()) TornMeta();
+    if (o_.io_errors && !Full()) ReRun(/*fail=*/true);
+    if (o_.run_on && !Full()) ReRun(/*fail=*/false);
     Flush();
     for (int depth = 1; depth <= o_.recovery_depth && !Full(); ++depth) {
       const size_t from = level_begin_, to = judged_.size();
@@ -323,10 +329,23 @@ class Explorer {
     }
   }
 
+  // At every step: an I/O error (fail), or a process crash with the run going on to a power loss.
+  void ReRun(bool fail) {
+    for (size_t i = 0; i < rec_.steps.size() && !Full(); ++i) {
+      Candidate c{i, -1, {}, {}, {}, fail ? "io-error-every-step" : "process-crash-run-on", fail ? "io-error" : "process, run on"};
+      if (!fail) c.process = {true};
+      c.fail = fail;
+      c.run_on = !fail;
+      c.key = Mix({uint64_t(i), fail ? 0x10e770ull : 0x7a0aull});  // a whole run each: never the same state
+      ++(fail ? report_.io_error_states : report_.run_on_states);
+      Add(std::move(c));
+    }
+  }
+
   // A judged state's recovery, crashed again at and right after each of its writes and syncs.
   void RecoveryCrashes(size_t judged) {
     const Judged j = judged_[judged];  // a copy: Add may flush, and judged_ grow
-    if (!j.pass || j.candidate.process.size() > size_t(o_.recovery_depth)) return;
+    if (!j.pass || j.candidate.fail || j.candidate.run_on || j.candidate.process.size() > size_t(o_.recovery_depth)) return;
     std::set<uint64_t> points;
     for (uint64_t w : j.recovery_writes) {
       points.insert(w);
@@ -358,12 +377,25 @@ class Explorer {
 
   std::vector<uint64_t> Decisions(const Candidate& c) const {
     const StepSnapshot& at = rec_.steps[c.step_index];
+    if (c.run_on) return rec_.decisions;  // the whole workload, then zeros: the final power loss drops everything
+    if (c.fail) {  // the workload up to the end of the operation the error hits, then the power loss's zeros
+      const size_t end = at.op + 1 < rec_.op_starts.size() ? rec_.op_starts[at.op + 1] : rec_.decisions.size();
+      return std::vector<uint64_t>(rec_.decisions.begin(), rec_.decisions.begin() + std::ptrdiff_t(end));
+    }
     std::vector<uint64_t> d(rec_.decisions.begin(), rec_.decisions.begin() + std::ptrdiff_t(at.decisions));
     d.insert(d.end(), c.suffix.begin(), c.suffix.end());
     return d;
   }
 
+  static ExploreCrash CrashOf(const Candidate& c, uint64_t step) {
+    ExploreCrash crash{step, c.process, c.recovery_steps, nullptr};
+    if (c.fail) crash.fail_step = step;
+    crash.run_on = c.run_on;
+    return crash;
+  }
+
   sim::SeedResult RunState(const Candidate& c, ModelAt& models, int stop_after_crash) const {
+    if (c.fail || c.run_on) return ReplayExplored(s_, seed_, CrashOf(c, rec_.steps[c.step_index].step), Decisions(c));
     const StepSnapshot at = CrashSnapshot(rec_.steps[c.step_index]);
     ExplorePolicy policy;
     ExploreCrash crash{at.step, c.process, c.recovery_steps, &policy};
@@ -450,12 +482,15 @@ class Explorer {
         f.step = at.step;
         f.site = Site(at);
         f.variant = c.variant;
-        f.crash = ExploreCrash{at.step, c.process, c.recovery_steps, nullptr};
+        f.crash = CrashOf(c, at.step);
         f.decisions = r.decisions;
         f.pass = r.pass;
         f.message = r.message;
         f.recovery_path = r.recovery_path;
         if (o_.keep_states) report_.judged.push_back(f);
+        if (!r.pass && report_.failures.empty()) {
+          report_.first_failure_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        }
         if (!r.pass) report_.failures.push_back(std::move(f));
       }
       judged_.push_back(std::move(j));
@@ -505,7 +540,9 @@ sim::Scenario ExploredScenario(const sim::Scenario& scenario) {
 
 ExploreReport Explore(const sim::Scenario& scenario, uint64_t seed, const ExploreOptions& options) {
   ExploreOptions o = options;
-  if (!o.crash_every_step && !o.torn_meta) o.crash_every_step = o.torn_meta = true;  // no mode: all of them
+  if (!o.crash_every_step && !o.torn_meta && !o.io_errors && !o.run_on) {  // no mode: all of them
+    o.crash_every_step = o.torn_meta = o.io_errors = o.run_on = true;
+  }
   Explorer e(scenario, seed, o);
   return e.Run();
 }

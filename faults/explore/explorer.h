@@ -9,10 +9,18 @@
 //   torn meta pages       every meta-page write, torn every way its sectors can be (4^8 with 512-byte
 //                         sectors, 4 with 4096), in two phases: the crash lands on the write itself, or
 //                         just before the Sync that would make it durable (every later write pending too)
+//   I/O error at every step  the call at each step fails once (kIoError; a failed Sync drops the file's
+//                         unsynced pages, a failed write is not issued), and the power fails right after
+//                         the operation it hit: whatever the engine acknowledged must survive
+//   process crash, run on  a process crash at each step, recovery, the rest of the workload, and a power
+//                         loss at the end: what the recovery trusted must hold up when the power fails later
 //   crash during recovery each explored state's recovery crashed again right at and right after every
 //                         write and sync it makes (a crash before recovery's first write reaches a state
 //                         the first crash already did), as a power loss (all pending dropped or all
 //                         kept) or a process crash, nested to recovery_depth
+//
+// The two middle explorers re-run the seed from step 0 per state (the engine must go on after the
+// fault, and its memory is not snapshotted): a state costs a whole seed there, and each is judged.
 //
 // Fast by construction: the workload runs once (the recording run, RunOptions::record), which snapshots
 // the world before every step (shared durable images and pending lists: a few pointers per step) and
@@ -45,6 +53,8 @@ inline constexpr uint32_t kAllTearsUpTo = 4;  // sectors: up to 4^4 = 256 tears 
 struct ExploreOptions {
   bool crash_every_step = false;
   bool torn_meta = false;
+  bool io_errors = false;
+  bool run_on = false;
   int recovery_depth = 0;              // crashes during recovery nested this deep (0: none)
   uint32_t window = 3;                 // K: the last K pending operations per file decided one by one
   uint64_t max_states = 0;             // stop after this many states (0: no limit)
@@ -83,7 +93,9 @@ struct ExploreReport {
   uint64_t steps_capped = 0;    // steps whose states max_states_per_step cut short
   uint64_t torn_meta_writes = 0, torn_meta_states = 0;  // meta-page writes and their states (the formula's)
   uint64_t recovery_states = 0;  // states of crashes during recovery
+  uint64_t io_error_states = 0, run_on_states = 0;  // the re-run explorers' states
   double seconds = 0;            // wall clock, for the figures only
+  double first_failure_seconds = 0;  // wall clock when the first failure was judged (its round's end)
   std::vector<ExploredState> failures;  // in enumeration order
   std::vector<ExploredState> judged;    // ExploreOptions::keep_states: every judged state, in order
   std::vector<uint8_t> state_verdicts;  // ExploreOptions::keep_states: per state, 1 passed (its key's verdict)

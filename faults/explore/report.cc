@@ -92,6 +92,8 @@ const std::vector<std::string>& CoverageVariants() {
                                                     "subset",
                                                     "torn",
                                                     "process",
+                                                    "io-error",
+                                                    "process, run on",
                                                     "torn-meta at write",
                                                     "torn-meta before sync",
                                                     "recovery-power drop-all",
@@ -121,8 +123,14 @@ std::string ExploreText(const ExploreReport& r) {
   if (r.torn_meta_writes > 0) {
     out += absl::StrFormat("  torn meta pages: %u meta-page writes, %u states\n", r.torn_meta_writes, r.torn_meta_states);
   }
+  if (r.io_error_states > 0) out += absl::StrFormat("  I/O error at every step: %u states (each a whole run)\n", r.io_error_states);
+  if (r.run_on_states > 0) {
+    out += absl::StrFormat("  process crash, run on, power loss: %u states (each a whole run)\n", r.run_on_states);
+  }
   if (r.recovery_states > 0) out += absl::StrFormat("  crashes during recovery: %u states\n", r.recovery_states);
-  out += absl::StrFormat("  failures: %u\n", r.failures.size());
+  out += absl::StrFormat("  failures: %u", r.failures.size());
+  if (!r.failures.empty()) out += absl::StrFormat(" (the first judged after %.2f s)", r.first_failure_seconds);
+  out += "\n";
   for (const ExploredState& f : r.failures) {
     out += absl::StrFormat("    FAIL %s at step %u (%s; %s): %s\n", f.explorer, f.step, f.site, f.variant, f.message);
   }
@@ -159,8 +167,11 @@ Json ExploreJson(const ExploreReport& r, bool timings) {
   j.Set("torn_meta_writes", Json::Uint(r.torn_meta_writes));
   j.Set("torn_meta_states", Json::Uint(r.torn_meta_states));
   j.Set("recovery_crash_states", Json::Uint(r.recovery_states));
+  j.Set("io_error_states", Json::Uint(r.io_error_states));
+  j.Set("run_on_states", Json::Uint(r.run_on_states));
   if (timings) {
     j.Set("seconds", Json::Double(r.seconds));
+    if (!r.failures.empty()) j.Set("first_failure_seconds", Json::Double(r.first_failure_seconds));
     Json rate = Json::Array();
     for (const auto& [t, v] : r.rate) {
       Json p = Json::Array();

@@ -100,31 +100,39 @@ TEST_P(VariantTest, ItsFailureShrinksToAHandfulOfOperations) {
               shrunk->after.decisions.size(), (unsigned long long)shrunk->runs);
 }
 
-// The explorers find the variants whose bug is a crash state (seed 1 of the default scenario, every
-// state enumerated; the I/O-error variants need a failing call, which no explorer enumerates, and
-// recovery_skips_sync needs the workload to go on after the recovery): each failure replays from step 0.
-TEST(ExplorerVariantTest, ExplorersFindTheCrashStateVariants) {
+// Every variant is found by an explorer of the default scenario (seed 1; recovery_skips_sync on seed 2,
+// the first whose process crash lands where the unsynced checkpoint matters), each by the explorer
+// meant for its bug; each first failure replays from step 0.
+TEST(ExplorerVariantTest, ExplorersFindEveryVariant) {
   struct Case {
     weaken::Variant variant;
-    bool every_step, torn_meta;
+    bool every_step, torn_meta, io_errors, run_on;
     uint32_t sector;
+    uint64_t seed;
   };
   const sim::Scenario base = sim::BuiltinScenarios().front();
-  for (const Case& c : {Case{weaken::Variant::kFullCommitNotSynced, true, false, 512},
-                        Case{weaken::Variant::kFullCommitNotSectorPadded, true, false, 512},
-                        Case{weaken::Variant::kLogChecksumIgnored, true, false, 512},
-                        Case{weaken::Variant::kNoMetaPageFallback, false, true, 4096}}) {
+  for (const Case& c : {Case{weaken::Variant::kFullCommitNotSynced, true, false, false, false, 512, 1},
+                        Case{weaken::Variant::kFullCommitNotSectorPadded, true, false, false, false, 512, 1},
+                        Case{weaken::Variant::kLogChecksumIgnored, true, false, false, false, 512, 1},
+                        Case{weaken::Variant::kNoMetaPageFallback, false, true, false, false, 4096, 1},
+                        Case{weaken::Variant::kFailedSyncIgnored, false, false, true, false, 512, 1},
+                        Case{weaken::Variant::kFailedLogWriteIgnored, false, false, true, false, 512, 1},
+                        Case{weaken::Variant::kReadErrorIgnored, false, false, true, false, 512, 1},
+                        Case{weaken::Variant::kRecoverySkipsSync, false, false, false, true, 512, 2}}) {
     sim::Scenario s = base;
     s.sector_size = c.sector;
     ExploreOptions o;
     o.crash_every_step = c.every_step;
     o.torn_meta = c.torn_meta;
+    o.io_errors = c.io_errors;
+    o.run_on = c.run_on;
+    o.jobs = 2;
     weaken::active = c.variant;
-    const ExploreReport r = Explore(s, 1, o);
+    const ExploreReport r = Explore(s, c.seed, o);
     ASSERT_TRUE(r.error.empty()) << r.error;
     ASSERT_FALSE(r.failures.empty()) << int(c.variant) << ": " << r.states << " states, none failed";
     const ExploredState& f = r.failures.front();
-    const sim::SeedResult again = ReplayExplored(s, 1, f.crash, f.decisions);
+    const sim::SeedResult again = ReplayExplored(s, c.seed, f.crash, f.decisions);
     weaken::active = weaken::Variant::kNone;
     EXPECT_FALSE(again.pass) << "the repro of step " << f.step << " passes from step 0";
     std::printf("variant %d: %zu failures, the first at step %llu (%s, %s) of %llu states\n", int(c.variant),

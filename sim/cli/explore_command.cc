@@ -1,4 +1,4 @@
-// lsmsim explore [--scenario S] [--seed N] [--crash_every_step] [--torn_meta] [--recovery_depth D]
+// lsmsim explore [--scenario S] [--seed N] [--crash_every_step] [--torn_meta] [--io_errors] [--run_on] [--recovery_depth D]
 //                [--max_states N] [--max_states_per_step N] [--window K] [--jobs N] [--report F.json]
 //                [--html F.html] [--repro_dir D]
 // Enumerates the crash states of one seed (faults/explore/explorer.h); with no mode flag, all of them
@@ -29,6 +29,8 @@ ABSL_DECLARE_FLAG(std::string, report);
 ABSL_DECLARE_FLAG(std::string, repro_dir);
 ABSL_FLAG(bool, crash_every_step, false, "explore: crash at every step of the seed (subsets, tears, process crash)");
 ABSL_FLAG(bool, torn_meta, false, "explore: tear every meta-page write every way its sectors can be");
+ABSL_FLAG(bool, io_errors, false, "explore: fail the call at every step once (kIoError), then lose power after its operation");
+ABSL_FLAG(bool, run_on, false, "explore: a process crash at every step, the rest of the run, then a power loss");
 ABSL_FLAG(int, recovery_depth, 2, "explore: crash the recoveries again, nested this deep (0: not)");
 ABSL_FLAG(int64_t, max_states, 0, "explore: stop after this many states (0: no limit)");
 ABSL_FLAG(int64_t, max_states_per_step, 256, "explore: at most this many crash states per step");
@@ -45,6 +47,8 @@ int RunExplore(const std::vector<std::string>& args) {
   faults::ExploreOptions o;
   o.crash_every_step = absl::GetFlag(FLAGS_crash_every_step);
   o.torn_meta = absl::GetFlag(FLAGS_torn_meta);
+  o.io_errors = absl::GetFlag(FLAGS_io_errors);
+  o.run_on = absl::GetFlag(FLAGS_run_on);
   o.recovery_depth = absl::GetFlag(FLAGS_recovery_depth);
   if (o.recovery_depth < 0 || o.recovery_depth > sim::kMaxRecoveryCrashes) {
     return UsageError(absl::StrFormat("--recovery_depth %d is outside 0..%d", o.recovery_depth, sim::kMaxRecoveryCrashes));

@@ -36,7 +36,7 @@ const std::vector<Command>& Commands() {
        "compat crash DIR --scenario S --seed N | compat recover DIR --scenario S",
        "validate a format change: one build crashes each seed, the other decodes and recovers the image", RunCompat},
       {"explore",
-       "explore [--scenario S] [--seed N] [--crash_every_step] [--torn_meta] [--recovery_depth D] [--max_states N] "
+       "explore [--scenario S] [--seed N] [--crash_every_step] [--torn_meta] [--io_errors] [--run_on] [--recovery_depth D] [--max_states N] "
        "[--max_states_per_step N] [--window K] [--jobs N] [--report F.json] [--html F.html]",
        "enumerate one seed's crash states: every step, every torn meta page, crashes during recovery", RunExplore},
       {"scenarios", "scenarios", "list the built-in scenarios", RunScenarios},

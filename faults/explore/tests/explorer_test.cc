@@ -95,12 +95,33 @@ TEST(ExplorerTest, EveryStateReplaysFromStepZeroAlike) {
 
 TEST(ExplorerTest, JobsGiveIdenticalResults) {
   ExploreOptions o = Only(true, false, 2);
+  o.io_errors = o.run_on = true;
   o.max_states = 20000;
   const ExploreReport one = Explore(Small(60, 512), 1, o);
   o.jobs = 2;
   const ExploreReport two = Explore(Small(60, 512), 1, o);
   EXPECT_EQ(ExploreJson(one, false).Dump(), ExploreJson(two, false).Dump());
   EXPECT_GT(one.recovery_states, 0u);
+  EXPECT_EQ(one.io_error_states, one.steps_recorded);
+  EXPECT_EQ(one.run_on_states, one.steps_recorded);
+}
+
+// The re-run explorers: an I/O error at every step, and a process crash at every step with the run
+// going on to a power loss, pass on the real engine, and their states replay from step 0 alike.
+TEST(ExplorerTest, IoErrorsAndRunOnPassOnTheRealEngine) {
+  ExploreOptions o;
+  o.io_errors = o.run_on = true;
+  o.keep_states = true;
+  const sim::Scenario s = Small(80, 512);
+  const ExploreReport r = Explore(s, 1, o);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.states, 2 * r.steps_recorded);
+  EXPECT_TRUE(r.failures.empty()) << r.failures.front().message;
+  for (size_t i = 0; i < r.judged.size(); i += 11) {
+    const sim::SeedResult again = ReplayExplored(s, 1, r.judged[i].crash, r.judged[i].decisions);
+    EXPECT_EQ(again.pass, r.judged[i].pass);
+    EXPECT_EQ(again.recovery_path, r.judged[i].recovery_path);
+  }
 }
 
 TEST(ExplorerTest, HtmlIsSelfContained) {
