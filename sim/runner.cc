@@ -308,18 +308,21 @@ class SeedRun {
 
   // The newest valid checkpoint of the durable meta pages: what recovery must open.
   uint64_t ExpectedCheckpointId(bool durable = true) {
+    expected_page_ = MetaPage::kNone;
     std::optional<Bytes> pages = env_.Head(kDbPath, kMetaPageSize, durable);
     if (!pages || pages->size() < kMetaPageSize) return kEmptyCheckpointId;
     pages = MetaPages(durable);
     const MetaPage newest = NewestPage(pages);
+    expected_page_ = newest;
     if (newest == MetaPage::kNone) return kEmptyCheckpointId;
     return DecodeCheckpoint(ByteView(*pages).subspan(MetaPageOffset(newest), kMetaPageSize))->id;
   }
 
-  // How the recovery that just opened the database went: the meta page it took, how many commits it
-  // replayed from the log, whether it resumed a merge.
+  // How the recovery that just opened the database went: the meta page it took (the one the last
+  // ExpectedCheckpointId found, which recovery was checked against), how many commits it replayed from
+  // the log, whether it resumed a merge.
   std::string RecoveryPath() {
-    const MetaPage page = NewestPage(MetaPages(power_lost_last_));
+    const MetaPage page = expected_page_;
     const DbStats& st = db_->stats();
     const uint64_t n = st.log_replayed_commits;
     return absl::StrFormat("meta page %s, log replay %s%s",
@@ -959,7 +962,8 @@ class SeedRun {
   const Oracle* from_oracle_;
   int stop_after_crash_;
   const Oracle* borrowed_ = nullptr;
-  int explored_crashes_ = 0;          // explore: recoveries so far  // from_step: the explorer's model, judged in place of oracle_
+  int explored_crashes_ = 0;          // explore: recoveries so far
+  MetaPage expected_page_ = MetaPage::kNone;  // the page of the last ExpectedCheckpointId  // from_step: the explorer's model, judged in place of oracle_
   const Oracle& model() const { return borrowed_ ? *borrowed_ : oracle_; }
   bool recording_ = false;         // the database exists: steps are recorded from here
   bool commit_in_flight_ = false;  // a single write or an outermost commit is in the engine

@@ -374,29 +374,41 @@ void SimEnv::Restore(const Snapshot& snapshot, uint64_t step, bool current) {
   Note("restore", "", step, snapshot.files.size(), 0);
 }
 
-uint64_t SimEnv::WorldHash() const {
+uint64_t SimEnv::FileHash(const std::string& path, bool durable_exists, const Bytes& durable,
+                          std::span<const PendingOp> pending) {
   XXH3_state_t* state = XXH3_createState();
   XXH3_64bits_reset(state);
   auto mix = [&](const void* p, size_t n) { XXH3_64bits_update(state, p, n); };
   auto mix64 = [&](uint64_t v) { mix(&v, sizeof v); };
-  for (const auto& [path, f] : files_) {
-    mix(path.data(), path.size() + 1);
-    mix64(f->durable_exists);
-    mix64(f->durable->size());
-    mix(f->durable->data(), f->durable->size());
-    mix64(f->pending->size());
-    for (const PendingOp& op : *f->pending) {
-      mix64(uint64_t(op.kind));
-      mix64(op.offset);
-      mix64(op.data.size());
-      mix(op.data.data(), op.data.size());
-    }
+  mix(path.data(), path.size() + 1);
+  mix64(durable_exists);
+  mix64(durable.size());
+  mix(durable.data(), durable.size());
+  mix64(pending.size());
+  for (const PendingOp& op : pending) {
+    mix64(uint64_t(op.kind));
+    mix64(op.offset);
+    mix64(op.data.size());
+    mix(op.data.data(), op.data.size());
   }
-  mix64(unlinks_.size());
-  for (const PendingUnlink& u : unlinks_) mix(u.path.data(), u.path.size() + 1);
   const uint64_t h = XXH3_64bits_digest(state);
   XXH3_freeState(state);
   return h;
+}
+
+uint64_t SimEnv::WorldHash(std::span<const uint64_t> file_hashes, std::span<const std::string> unlinked) {
+  std::vector<uint64_t> all(file_hashes.begin(), file_hashes.end());
+  all.push_back(unlinked.size());
+  for (const std::string& path : unlinked) all.push_back(XXH3_64bits(path.data(), path.size()));
+  return XXH3_64bits(all.data(), all.size() * sizeof(uint64_t));
+}
+
+uint64_t SimEnv::WorldHash() const {
+  std::vector<uint64_t> files;
+  for (const auto& [path, f] : files_) files.push_back(FileHash(path, f->durable_exists, *f->durable, *f->pending));
+  std::vector<std::string> unlinked;
+  for (const PendingUnlink& u : unlinks_) unlinked.push_back(u.path);
+  return WorldHash(files, unlinked);
 }
 
 void SimEnv::Yield() {

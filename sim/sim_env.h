@@ -37,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -186,8 +187,13 @@ class SimEnv : public Env {
   // crash), the armed crash and shared memory gone. current = false leaves the newest contents unbuilt,
   // for a PowerLoss that follows at once (it builds them).
   void Restore(const Snapshot& snapshot, uint64_t step, bool current = true);
-  // A hash of what the files hold: every durable image and pending operation (XXH3).
+  // A hash of what the files hold: every durable image and pending operation (XXH3), combined from one
+  // hash per file (in path order) and the uncommitted unlinks, so an explorer can hash a world it has not
+  // built (FileHash / WorldHash of parts give the same value).
   uint64_t WorldHash() const;
+  static uint64_t FileHash(const std::string& path, bool durable_exists, const Bytes& durable,
+                           std::span<const PendingOp> pending);
+  static uint64_t WorldHash(std::span<const uint64_t> file_hashes, std::span<const std::string> unlinked);
   // Called at the start of every step with its number, call kind, file, offset and length (an explorer
   // records there).
   using StepHook = std::function<void(uint64_t step, std::string_view kind, const std::string& file, uint64_t offset,

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_format.h"
@@ -49,10 +50,12 @@ struct Candidate {
   bool run_on = false;
 };
 
-// The model as it stood at a step: rebuilt from the journal, in step order, once per journal length.
-class ModelAt {
+// What one job keeps between states: the model as it stood at a step (rebuilt from the journal, in step
+// order, once per journal length) and the hashes of durable images a power loss left as they were.
+class Worker {
  public:
-  explicit ModelAt(const Recording& r) : r_(r), cur_(r.safety) {}
+  explicit Worker(const Recording& r) : r_(r), cur_(r.safety) {}
+  std::map<std::pair<const Bytes*, std::string>, uint64_t> durable_hashes;  // (image, path) -> file hash
   const Oracle& At(size_t calls, bool commit_failed) {
     if (calls < applied_) {  // never in step order; a fresh rebuild keeps it right anyway
       cur_ = Oracle(r_.safety);
@@ -202,6 +205,10 @@ class Explorer {
       level_begin_ = to;
       for (size_t i = from; i < to && !Full(); ++i) RecoveryCrashes(i);
       Flush();
+    }
+    if (!key_mismatches_.empty()) {
+      report_.error = absl::StrFormat("%u power-loss keys differ from the restored SimEnv's (first at step %u)",
+                                      key_mismatches_.size(), key_mismatches_.front());
     }
     report_.steps_covered = covered_.size();
     report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -394,7 +401,7 @@ class Explorer {
     return crash;
   }
 
-  sim::SeedResult RunState(const Candidate& c, ModelAt& models, int stop_after_crash) const {
+  sim::SeedResult RunState(const Candidate& c, Worker& models, int stop_after_crash) const {
     if (c.fail || c.run_on) return ReplayExplored(s_, seed_, CrashOf(c, rec_.steps[c.step_index].step), Decisions(c));
     const StepSnapshot at = CrashSnapshot(rec_.steps[c.step_index]);
     ExplorePolicy policy;
@@ -408,11 +415,13 @@ class Explorer {
   }
 
   // The key of a state: the world its last crash leaves and the model that judges it.
-  uint64_t Key(const Candidate& c, ModelAt& models) const {
+  uint64_t Key(const Candidate& c, Worker& models) const {
     if (c.key) return *c.key;
     const StepSnapshot& at = rec_.steps[c.step_index];
     uint64_t world;
-    if (c.process.size() == 1) {  // computed here, without a run: restore, crash, hash
+    if (c.process.size() == 1 && !c.process[0] && at.files.unlinked.empty() && !o_.check_keys) {
+      world = PowerLossWorld(CrashSnapshot(at), c.suffix, models);
+    } else if (c.process.size() == 1) {  // computed here, without a run: restore, crash, hash
       SimEnv env(nullptr, SimEnv::Options{rec_.sector_size});
       const StepSnapshot snap = CrashSnapshot(at);
       env.Restore(snap.files, snap.step, /*current=*/c.process[0]);
@@ -422,17 +431,50 @@ class Explorer {
         env.PowerLoss(policy, d);
       }
       world = env.WorldHash();
+      if (o_.check_keys && !c.process[0] && at.files.unlinked.empty() &&
+          PowerLossWorld(CrashSnapshot(at), c.suffix, models) != world) {
+        std::lock_guard<std::mutex> lock(key_mismatch_mutex_);
+        key_mismatches_.push_back(at.step);
+      }
     } else {
       world = RunState(c, models, int(c.process.size())).world_hash;
     }
     return Mix({world, at.oracle_calls, at.commit_in_flight, c.process.back()});
   }
 
+  // SimEnv::WorldHash of the world a power loss with these decisions leaves, computed from the snapshot
+  // (what SimEnv::PowerLoss does, without building a SimEnv): a file whose pending operations are all
+  // dropped keeps its durable image, whose hash is kept per worker.
+  uint64_t PowerLossWorld(const StepSnapshot& at, const std::vector<uint64_t>& suffix, Worker& models) const {
+    ExplorePolicy policy;
+    sim::ReplayDecisions d(suffix);
+    std::vector<uint64_t> files;
+    for (const SimEnv::FileSnapshot& f : at.files.files) {
+      policy.BeginFile(f.path, f.pending_count, d);
+      if (policy.drops_all() || f.pending_count == 0) {
+        if (!f.durable_exists) continue;  // never synced and nothing reaches the disk: gone
+        auto [it, fresh] = models.durable_hashes.try_emplace({f.durable.get(), f.path}, 0);
+        if (fresh) it->second = SimEnv::FileHash(f.path, true, *f.durable, {});
+        files.push_back(it->second);
+        continue;
+      }
+      Bytes next = *f.durable;
+      bool exists = f.durable_exists;
+      for (size_t k = 0; k < f.pending_count; ++k) {
+        const PendingOp& op = (*f.pending)[k];
+        const sim::CrashPolicy::Outcome o = policy.Decide(f.path, op, rec_.sector_size, &next, d);
+        if (o != sim::CrashPolicy::kDropped && op.kind == PendingOp::kCreate) exists = true;
+      }
+      if (exists) files.push_back(SimEnv::FileHash(f.path, true, next, {}));
+    }
+    return SimEnv::WorldHash(files, {});
+  }
+
   // Runs fn(i, models) for i in [0, n) over the jobs, each thread on a contiguous range in order.
   template <typename Fn>
   void Parallel(size_t n, Fn fn) {
     const size_t jobs = std::max<size_t>(1, size_t(o_.jobs));
-    while (models_.size() < jobs) models_.push_back(std::make_unique<ModelAt>(rec_));
+    while (models_.size() < jobs) models_.push_back(std::make_unique<Worker>(rec_));
     if (jobs == 1) {
       for (size_t i = 0; i < n; ++i) fn(i, *models_[0]);
       return;
@@ -450,12 +492,12 @@ class Explorer {
   void Flush() {
     if (pending_.empty()) return;
     std::vector<Outcome> out(pending_.size());
-    Parallel(pending_.size(), [&](size_t i, ModelAt& models) { out[i].key = Key(pending_[i], models); });
+    Parallel(pending_.size(), [&](size_t i, Worker& models) { out[i].key = Key(pending_[i], models); });
     std::vector<size_t> judge;
     for (size_t i = 0; i < pending_.size(); ++i) {
       if (seen_.insert(out[i].key).second) judge.push_back(i);
     }
-    Parallel(judge.size(), [&](size_t k, ModelAt& models) {
+    Parallel(judge.size(), [&](size_t k, Worker& models) {
       Outcome& o = out[judge[k]];
       o.result = RunState(pending_[judge[k]], models, 0);
       o.judged = true;
@@ -519,10 +561,12 @@ class Explorer {
   ExploreReport report_;
   std::vector<Candidate> pending_;
   std::set<uint64_t> seen_;
-  std::map<uint64_t, bool> verdict_of_;  // keep_states: each judged key's verdict
+  std::map<uint64_t, bool> verdict_of_;
+  mutable std::mutex key_mismatch_mutex_;
+  mutable std::vector<uint64_t> key_mismatches_;  // check_keys: steps whose two keys differ  // keep_states: each judged key's verdict
   std::set<uint64_t> covered_;
   std::vector<Judged> judged_;
-  std::vector<std::unique_ptr<ModelAt>> models_;  // one per job, kept across rounds (states come in step order)
+  std::vector<std::unique_ptr<Worker>> models_;  // one per job, kept across rounds (states come in step order)
   size_t level_begin_ = 0;
   std::chrono::steady_clock::time_point start_;
   double last_sample_ = 0;

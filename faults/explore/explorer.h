@@ -65,6 +65,9 @@ struct ExploreOptions {
   bool reduce_torn_meta = true;
   // Tests: keep every judged state (ExploreReport::judged) and every state's verdict (state_verdicts).
   bool keep_states = false;
+  // Tests: key every power-loss state both ways (from the snapshot, and by restoring a SimEnv and
+  // powering it off) and report a difference as ExploreReport::error.
+  bool check_keys = false;
   // Called now and then with (states done, states total) for a progress line.
   std::function<void(uint64_t, uint64_t)> progress;
 };

@@ -58,6 +58,16 @@ TEST(ExplorerTest, ReducedTornMetaGivesTheVerdictsOfTheFullEnumeration) {
   }
 }
 
+// The explorer keys a power-loss state from its snapshot without building the world; that key must be
+// the hash of the world SimEnv::PowerLoss builds, for every state.
+TEST(ExplorerTest, PowerLossKeysAreTheHashOfTheWorldThePowerLossLeaves) {
+  ExploreOptions o = Only(true, false, 0);
+  o.check_keys = true;
+  const ExploreReport r = Explore(Small(150, 512), 1, o);
+  EXPECT_TRUE(r.error.empty()) << r.error;
+  EXPECT_GT(r.states, 500u);
+}
+
 TEST(ExplorerTest, CrashEveryStepCoversEveryStepAndPassesOnTheRealEngine) {
   const ExploreReport r = Explore(Small(80, 512), 1, Only(true, false, 0));
   ASSERT_TRUE(r.error.empty()) << r.error;
