@@ -115,31 +115,13 @@ void Oracle::Reset(const State& state) {
 }
 
 void Oracle::Journal(Call::Kind kind, const LogOp* op, const State* state) {
-  promised_state_.reset();  // every change comes through here
-  if (journal_ == nullptr) return;
+  promised_state_.value.reset();  // every change comes through here
+  if (journal_.value == nullptr) return;
   Call call;
   call.kind = kind;
   if (op != nullptr) call.op = *op;
   if (state != nullptr) call.state = *state;
-  journal_->push_back(std::move(call));
-}
-
-Oracle& Oracle::operator=(const Oracle& other) {
-  if (this == &other) return *this;
-  safety_ = other.safety_;
-  base_ = other.base_;
-  history_ = other.history_;
-  maybe_ = other.maybe_;
-  committed_ = other.committed_;
-  durable_ = other.durable_;
-  flushed_ = other.flushed_;
-  open_ = other.open_;
-  ops_ = other.ops_;
-  op_marks_ = other.op_marks_;
-  single_ = other.single_;
-  journal_ = nullptr;  // a copy is not the run's model
-  promised_state_.reset();
-  return *this;
+  journal_.value->push_back(std::move(call));
 }
 
 void Oracle::Replay(const Call& call) {
@@ -207,14 +189,7 @@ std::optional<size_t> Oracle::Boundary(const State& want, size_t from) const {
   const State* at = &base_;
   size_t c = 0;
   if (from == durable_) {  // every recovery judges from the promise: start at the promised state, kept
-    if (!promised_state_) {
-      State p = base_;
-      for (size_t i = 0; i < durable_; ++i) {
-        for (const LogOp& op : history_[i]) ApplyTo(op, &p);
-      }
-      promised_state_ = std::move(p);
-    }
-    at = &*promised_state_;
+    at = &Promised();
     c = durable_;
   }
   auto advance = [&](const std::vector<LogOp>& ops) {
@@ -235,11 +210,19 @@ std::optional<size_t> Oracle::Boundary(const State& want, size_t from) const {
   return std::nullopt;
 }
 
-Status Oracle::NoBoundary(const State& got) const {
-  State promised = base_;
-  for (size_t i = 0; i < durable_; ++i) {
-    for (const LogOp& op : history_[i]) ApplyTo(op, &promised);
+const Oracle::State& Oracle::Promised() const {
+  if (!promised_state_.value) {
+    State p = base_;
+    for (size_t i = 0; i < durable_; ++i) {
+      for (const LogOp& op : history_[i]) ApplyTo(op, &p);
+    }
+    promised_state_.value = std::move(p);
   }
+  return *promised_state_.value;
+}
+
+Status Oracle::NoBoundary(const State& got) const {
+  const State& promised = Promised();
   return Status::Corrupt(absl::StrFormat(
       "recovered database (%u keys, user version %u) matches no commit boundary in [%u, %u] (safety %s; %u "
       "commits promised): against the last promised commit (user version %u)%s",

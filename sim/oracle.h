@@ -45,12 +45,8 @@ class Oracle {
     LogOp op;     // kApply, kSingle
     State state;  // kReset, kReopened
   };
-  void set_journal(std::vector<Call>* journal) { journal_ = journal; }
+  void set_journal(std::vector<Call>* journal) { journal_.value = journal; }
   void Replay(const Call& call);
-  Oracle(const Oracle& other) { *this = other; }
-  Oracle& operator=(const Oracle& other);
-  Oracle(Oracle&&) = default;
-  Oracle& operator=(Oracle&&) = default;
 
   // Transactions: Begin opens one (the outermost one starts collecting ops), Apply changes the
   // innermost view, CommitNested folds the innermost into its parent, Rollback drops it.
@@ -128,10 +124,25 @@ class Oracle {
   std::vector<LogOp> ops_;                  // ops of the outermost transaction
   std::vector<size_t> op_marks_;            // ops_.size() when each open transaction began
   bool single_ = false;                     // ops_ holds a Single write
-  std::vector<Call>* journal_ = nullptr;
+  // A member a copy of the model starts without (moves keep it).
+  template <typename T>
+  struct NotCopied {
+    T value{};
+    NotCopied() = default;
+    NotCopied(const NotCopied&) {}
+    NotCopied& operator=(const NotCopied&) {
+      value = T{};
+      return *this;
+    }
+    NotCopied(NotCopied&&) = default;
+    NotCopied& operator=(NotCopied&&) = default;
+  };
   // The state at the last promised commit (base_ + history_[0, durable_)), kept between judgments of an
   // unchanged model; every change drops it.
-  mutable std::optional<State> promised_state_;
+  const State& Promised() const;
+
+  NotCopied<std::vector<Call>*> journal_;  // a copy is not the run's model
+  mutable NotCopied<std::optional<State>> promised_state_;
 };
 
 }  // namespace lsm::sim

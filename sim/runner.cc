@@ -62,7 +62,6 @@ class SeedRun {
     if (record_) {
       record_->safety = oracle_.safety();
       record_->sector_size = env_.sector_size();
-      record_->page_size = options_.page_size;
       oracle_.set_journal(&record_->oracle);
       env_.set_step_hook([this](uint64_t step, std::string_view kind, const std::string& file, uint64_t offset,
                                 uint64_t length) { RecordStep(step, kind, file, offset, length); });
@@ -294,28 +293,17 @@ class SeedRun {
     return JudgeRecovered(expected);
   }
 
-  // The database file's two meta pages (zero-filled past its end; nullopt without a file), durable or current.
-  std::optional<Bytes> MetaPages(bool durable) {
-    std::optional<Bytes> pages = env_.Head(kDbPath, 2 * kMetaPageSize, durable);
-    if (pages) pages->resize(2 * kMetaPageSize, 0);
-    return pages;
-  }
-
-  MetaPage NewestPage(const std::optional<Bytes>& pages) {
-    if (!pages) return MetaPage::kNone;
-    return NewestValidCheckpoint(ByteView(*pages).first(kMetaPageSize), ByteView(*pages).subspan(kMetaPageSize, kMetaPageSize));
-  }
-
   // The newest valid checkpoint of the durable meta pages: what recovery must open.
   uint64_t ExpectedCheckpointId(bool durable = true) {
     expected_page_ = MetaPage::kNone;
-    std::optional<Bytes> pages = env_.Head(kDbPath, kMetaPageSize, durable);
+    std::optional<Bytes> pages = env_.Head(kDbPath, 2 * kMetaPageSize, durable);
     if (!pages || pages->size() < kMetaPageSize) return kEmptyCheckpointId;
-    pages = MetaPages(durable);
-    const MetaPage newest = NewestPage(pages);
+    pages->resize(2 * kMetaPageSize, 0);  // a second page past the end reads as zeros
+    const ByteView both(*pages);
+    const MetaPage newest = NewestValidCheckpoint(both.first(kMetaPageSize), both.subspan(kMetaPageSize, kMetaPageSize));
     expected_page_ = newest;
     if (newest == MetaPage::kNone) return kEmptyCheckpointId;
-    return DecodeCheckpoint(ByteView(*pages).subspan(MetaPageOffset(newest), kMetaPageSize))->id;
+    return DecodeCheckpoint(both.subspan(MetaPageOffset(newest), kMetaPageSize))->id;
   }
 
   // How the recovery that just opened the database went: the meta page it took (the one the last
@@ -404,13 +392,8 @@ class SeedRun {
   // engine's failure.
   Status Expect(const Status& s, const std::string& what) {
     if (s.ok() || env_.crashed() || unjudged_) return Status::Ok();
-    if (explore_ && s.message().find(SimEnv::kInjectedByExplorer) != std::string::npos) {
-      if (!injected_) ++r_.injected_errors;
-      injected_ = true;
-      Note("injected-error", what + ": " + s.ToString());
-      return Status::Ok();
-    }
-    if (plan_ && plan_->Injected(s)) {
+    const bool explored = explore_ && s.message().find(SimEnv::kInjectedByExplorer) != std::string::npos;
+    if (explored || (plan_ && plan_->Injected(s))) {
       if (!injected_) ++r_.injected_errors;
       injected_ = true;
       Note("injected-error", what + ": " + s.ToString());
@@ -738,8 +721,10 @@ class SeedRun {
     db_.reset();
     oracle_.DropOpen();
     if (env_.crashed()) return Recover();
-    if (plan_) plan_->Repaired();
-    if (plan_) plan_->Suspend(true);
+    if (plan_) {
+      plan_->Repaired();
+      plan_->Suspend(true);
+    }
     Status s = OpenDb();
     if (plan_) plan_->Suspend(false);
     if (env_.crashed()) return Recover();
@@ -795,7 +780,7 @@ class SeedRun {
     if (db_) Collect();
     other_.reset();  // the process died (with the machine, or alone)
     db_.reset();
-    if (!borrowed_) oracle_.DropOpen();  // a borrowed model has none open (ModelAt drops them)
+    if (!borrowed_) oracle_.DropOpen();  // a borrowed model has none open (the explorer drops them)
     armed_ = false;
     injected_ = false;
     if (!write_image_.empty()) return WriteCrashImage();
@@ -844,7 +829,6 @@ class SeedRun {
       }
       s = OpenDb();
       if (explore_) env_.set_step_hook(nullptr);
-      r_.recovery_steps = env_.step() - open_from;
       if (plan_) plan_->Suspend(false);
       if (!env_.crashed()) break;
       ++r_.recovery_crashes;
@@ -961,9 +945,9 @@ class SeedRun {
   const StepSnapshot* from_step_;
   const Oracle* from_oracle_;
   int stop_after_crash_;
-  const Oracle* borrowed_ = nullptr;
+  const Oracle* borrowed_ = nullptr;  // from_step: the explorer's model, judged in place of oracle_
   int explored_crashes_ = 0;          // explore: recoveries so far
-  MetaPage expected_page_ = MetaPage::kNone;  // the page of the last ExpectedCheckpointId  // from_step: the explorer's model, judged in place of oracle_
+  MetaPage expected_page_ = MetaPage::kNone;  // the page of the last ExpectedCheckpointId
   const Oracle& model() const { return borrowed_ ? *borrowed_ : oracle_; }
   bool recording_ = false;         // the database exists: steps are recorded from here
   bool commit_in_flight_ = false;  // a single write or an outermost commit is in the engine

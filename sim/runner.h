@@ -59,10 +59,9 @@ struct SeedResult {
   uint64_t clean_errors = 0;      // out of contract: engine calls that returned an error (accepted)
   uint64_t silent_damage = 0;     // out of contract: recoveries that returned bytes nobody wrote (bit rot, lying
                                   // syncs, lost or misdirected writes: the format has no page checksums)
-  // Explorers: how the last recovery went (meta page, log replay, merge resumed), the steps its open
-  // took, and SeedResult::world_hash (RunOptions::stop_after_crash).
+  // Explorers: how the last recovery went (meta page, log replay, merge resumed), its open's steps that
+  // wrote, and the world after a crash (RunOptions::stop_after_crash).
   std::string recovery_path;
-  uint64_t recovery_steps = 0;
   std::vector<uint64_t> recovery_writes;  // steps into the last recovery's open that wrote, truncated or synced
   uint64_t world_hash = 0;
   std::vector<uint64_t> decisions;   // every value drawn, for the repro file
@@ -121,7 +120,6 @@ struct Recording {
   std::vector<size_t> op_starts;     // per operation: the index of its first decision
   Safety safety = Safety::kNormal;
   uint32_t sector_size = 0;
-  uint32_t page_size = 0;
 };
 
 struct RunOptions {

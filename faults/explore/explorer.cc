@@ -57,7 +57,7 @@ class Worker {
   explicit Worker(const Recording& r) : r_(r), cur_(r.safety) {}
   std::map<std::pair<const Bytes*, std::string>, uint64_t> durable_hashes;  // (image, path) -> file hash
   const Oracle& At(size_t calls, bool commit_failed) {
-    if (calls < applied_) {  // never in step order; a fresh rebuild keeps it right anyway
+    if (calls < applied_) {  // back to an earlier step (crashes during recovery start over): rebuild
       cur_ = Oracle(r_.safety);
       applied_ = 0;
     }
@@ -506,8 +506,10 @@ class Explorer {
       Candidate& c = pending_[i];
       const StepSnapshot& at = rec_.steps[c.step_index];
       covered_.insert(at.step);
-      if (out[i].judged) verdict_of_[out[i].key] = out[i].result.pass;
-      if (o_.keep_states) report_.state_verdicts.push_back(verdict_of_[out[i].key]);
+      if (o_.keep_states) {
+        if (out[i].judged) verdict_of_[out[i].key] = out[i].result.pass;
+        report_.state_verdicts.push_back(verdict_of_[out[i].key]);
+      }
       if (!out[i].judged) continue;
       const sim::SeedResult& r = out[i].result;
       ++report_.distinct;
