@@ -347,6 +347,7 @@ Status Database::LoadFreeList(const std::vector<FreeEntry>& delta) {
     in_lsm[*block] = id;
     LSM_RETURN_IF_ERROR(c.Next());
   }
+  stats_.freelist_overflow_loaded = in_lsm.size();
   Status s = free_.Load(std::move(in_lsm), delta);
   if (!s.ok()) return Status::Corrupt(path_ + ": " + s.message());
   return Status::Ok();

@@ -56,14 +56,15 @@ struct DbStats {
   uint64_t merges = 0;                 // merges completed
   uint64_t merges_started = 0;
   uint64_t merges_resumed = 0;         // in-progress merges found at Open and resumed where they stopped
-  uint64_t checkpoints_mid_merge = 0;
-  uint64_t room_work_calls = 0;        // forced merges a flush ran to make room for its level  // checkpoints written while a merge was in progress
+  uint64_t checkpoints_mid_merge = 0;  // checkpoints written while a merge was in progress
+  uint64_t room_work_calls = 0;        // forced merges a flush ran to make room for its level
   uint64_t checkpoints = 0;
   uint64_t blocks_allocated = 0;  // extending the file
   uint64_t blocks_reused = 0;     // taken from the free list
   uint64_t blocks_freed = 0;
   uint64_t freelist_overflows = 0;  // free-list entries moved out of the checkpoint into the LSM
   uint64_t log_replayed_commits = 0;
+  uint64_t freelist_overflow_loaded = 0;  // free-list entries Open read back from the LSM's system records
 };
 
 class Database;

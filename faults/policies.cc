@@ -19,7 +19,10 @@ void TearSectors(const PendingOp& op, uint32_t sector, Bytes* image, sim::Decisi
       case kSectorOld:
         break;
       case kSectorNew:
-        for (uint64_t i = std::max(lo, op.offset); i < std::min(hi, end); ++i) (*image)[i] = op.data[i - op.offset];
+        if (const uint64_t from = std::max(lo, op.offset), to = std::min(hi, end); from < to) {
+          std::copy(op.data.begin() + std::ptrdiff_t(from - op.offset), op.data.begin() + std::ptrdiff_t(to - op.offset),
+                    image->begin() + std::ptrdiff_t(from));
+        }
         break;
       case kSectorGarbage:
         for (uint64_t i = lo; i < hi; ++i) (*image)[i] = uint8_t(garbage.Next());

@@ -60,8 +60,7 @@ class ExplorePolicy : public sim::CrashPolicy {
   void BeginFile(const std::string&, size_t count, sim::Decisions& d) override;
   Outcome Decide(const std::string& path, const sim::PendingOp& op, uint32_t sector, Bytes* image,
                  sim::Decisions& d) override;
-  // After BeginFile: every pending operation of the file is dropped.
-  bool drops_all() const { return drop_all_; }
+  bool drops_all() const override { return drop_all_; }
 
  private:
   size_t count_ = 0, index_ = 0, window_ = 0;

@@ -78,6 +78,8 @@ class RecordingDecisions : public Decisions {
  public:
   explicit RecordingDecisions(Decisions* source) : source_(source) {}
   const std::vector<uint64_t>& values() const { return values_; }
+  // The values drawn, moved out: the stream is done.
+  std::vector<uint64_t> TakeValues() { return std::move(values_); }
 
  protected:
   uint64_t Draw(uint64_t n) override {

@@ -58,6 +58,10 @@ class SeedRun {
       r_.faults = plan_->Describe();
       r_.config += absl::StrFormat(", sector %u, faults: %s", sector, r_.faults);
     }
+    // The explorers tear writes into sectors: no larger than a page, as the fault plan draws them (a torn
+    // write of a page smaller than its sector garbles the synced page beside it, which the format cannot
+    // survive; BENCHMARKS, known limits).
+    if (exploring() && !plan_) env_.set_sector_size(std::min<uint32_t>(env_.sector_size(), options_.page_size));
     Note("config", r_.config);
     if (record_) {
       record_->safety = oracle_.safety();
@@ -96,13 +100,13 @@ class SeedRun {
     if (plan_) r_.fault_counts = plan_->Counts();
     r_.trace_hash = trace_.hash();
     r_.steps = env_.step();
-    r_.decisions = d_.values();
+    r_.decisions = d_.TakeValues();
     r_.last_events = trace_.last();
     if (record_) {
       record_->decisions = r_.decisions;
       record_->op_starts = r_.op_starts;
     }
-    return r_;
+    return std::move(r_);  // the run is over
   }
 
  private:
@@ -313,10 +317,11 @@ class SeedRun {
     const MetaPage page = expected_page_;
     const DbStats& st = db_->stats();
     const uint64_t n = st.log_replayed_commits;
-    return absl::StrFormat("meta page %s, log replay %s%s",
+    return absl::StrFormat("meta page %s, log replay %s%s%s",
                            page == MetaPage::kPage1 ? "1" : page == MetaPage::kPage2 ? "2" : "none",
                            n == 0 ? "0" : n <= 3 ? "1-3" : n <= 15 ? "4-15" : "16+",
-                           st.merges_resumed > 0 ? ", merge resumed" : "");
+                           st.merges_resumed > 0 ? ", merge resumed" : "",
+                           st.freelist_overflow_loaded > 0 ? ", free-list overflow loaded" : "");
   }
 
   // The first open of the starting database, judged like a recovery: the newest valid checkpoint, a
@@ -995,9 +1000,8 @@ SeedResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& op
   return run.Run();
 }
 
-SeedResult ReplaySeed(const Scenario& scenario, uint64_t seed, const std::vector<uint64_t>& decisions,
-                      RunOptions options) {
-  ReplayDecisions replay(decisions);
+SeedResult ReplaySeed(const Scenario& scenario, uint64_t seed, std::vector<uint64_t> decisions, RunOptions options) {
+  ReplayDecisions replay(std::move(decisions));
   options.replay = &replay;
   return RunSeed(scenario, seed, options);
 }

@@ -153,7 +153,7 @@ SeedResult RunSeed(const Scenario& scenario, uint64_t seed, const RunOptions& op
 
 // RunSeed drawing from recorded `decisions` (a repro file's, a shrunk case's; zeros past their end)
 // instead of the seed's PRNG; options.replay is set here.
-SeedResult ReplaySeed(const Scenario& scenario, uint64_t seed, const std::vector<uint64_t>& decisions,
+SeedResult ReplaySeed(const Scenario& scenario, uint64_t seed, std::vector<uint64_t> decisions,
                       RunOptions options = {});
 
 }  // namespace lsm::sim

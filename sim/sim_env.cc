@@ -8,9 +8,36 @@
 
 namespace lsm::sim {
 
+// The newest contents of a file, copied on write: after a sync or a power loss it shares the durable
+// image, and a state an explorer restores costs no copy until the engine writes.
+class CurrentBytes {
+ public:
+  const Bytes& get() const { return own_ ? *own_ : *shared_; }
+  Bytes& mut() {
+    if (!own_) {
+      own_ = std::make_unique<Bytes>(*shared_);
+      shared_.reset();
+    }
+    return *own_;
+  }
+  void Share(std::shared_ptr<const Bytes> image) {
+    own_.reset();
+    shared_ = std::move(image);
+  }
+  // The contents as a durable image: shared as they are, or moved out (and then shared).
+  std::shared_ptr<const Bytes> Freeze() {
+    if (own_) Share(std::make_shared<const Bytes>(std::move(*own_)));
+    return shared_;
+  }
+
+ private:
+  std::shared_ptr<const Bytes> shared_ = std::make_shared<const Bytes>();
+  std::unique_ptr<Bytes> own_;
+};
+
 struct SimEnv::Inode {
   std::string path;
-  Bytes current;
+  CurrentBytes current;
   // Shared with snapshots (Snap): replaced, never changed in place.
   std::shared_ptr<const Bytes> durable = std::make_shared<const Bytes>();
   bool durable_exists = false;
@@ -26,6 +53,14 @@ namespace {
 bool Conflicts(LockMode held, LockMode wanted);
 
 }  // namespace
+
+uint64_t MaxEnd(std::span<const PendingOp> ops) {
+  uint64_t end = 0;
+  for (const PendingOp& op : ops) {
+    if (op.kind == PendingOp::kWrite) end = std::max<uint64_t>(end, op.offset + op.data.size());
+  }
+  return end;
+}
 
 void ApplyOp(const PendingOp& op, Bytes* image) {
   if (op.kind == PendingOp::kWrite) {
@@ -63,7 +98,7 @@ class SimFile : public File {
 
   Status Read(uint64_t offset, std::span<uint8_t> out) override {
     LSM_RETURN_IF_ERROR(Alive("read", offset, out.size()));
-    const Bytes& cur = inode_->current;
+    const Bytes& cur = inode_->current.get();
     const size_t have = offset < cur.size() ? std::min<size_t>(out.size(), cur.size() - offset) : 0;
     if (have > 0) std::memcpy(out.data(), cur.data() + offset, have);
     std::fill(out.begin() + std::ptrdiff_t(have), out.end(), 0);  // past end of file: zeros
@@ -79,7 +114,7 @@ class SimFile : public File {
     // The write issued at the crash step may or may not have reached the device: the policy decides.
     if (!s.ok() && !env_->crashed_now()) return s;
     PendingOp op{PendingOp::kWrite, offset, Bytes(data.begin(), data.end()), env_->step()};
-    ApplyOp(op, &inode_->current);
+    ApplyOp(op, &inode_->current.mut());
     inode_->pending->push_back(std::move(op));
     return s;
   }
@@ -88,7 +123,7 @@ class SimFile : public File {
     if (read_only_) return Status::Misuse(inode_->path + ": truncate on a read-only handle");
     LSM_RETURN_IF_ERROR(Alive("truncate", size, 0));
     PendingOp op{PendingOp::kTruncate, size, {}, env_->step()};
-    ApplyOp(op, &inode_->current);
+    ApplyOp(op, &inode_->current.mut());
     inode_->pending->push_back(std::move(op));
     return Status::Ok();
   }
@@ -99,7 +134,7 @@ class SimFile : public File {
       env_->DiscardPending(inode_->path);
     }
     LSM_RETURN_IF_ERROR(alive);
-    inode_->durable = std::make_shared<const Bytes>(inode_->current);
+    inode_->durable = inode_->current.Freeze();
     inode_->durable_exists = true;
     inode_->ClearPending();
     env_->NamespaceSynced();
@@ -108,7 +143,7 @@ class SimFile : public File {
 
   Result<uint64_t> Size() override {
     LSM_RETURN_IF_ERROR(Alive("size", 0, 0));
-    return uint64_t(inode_->current.size());
+    return uint64_t(inode_->current.get().size());
   }
 
   uint32_t SectorSize() const override { return env_->sector_size(); }
@@ -267,17 +302,24 @@ std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& 
   for (auto it = files_.begin(); it != files_.end();) {
     Inode& f = *it->second;
     bool exists = f.durable_exists;
-    Bytes next = *f.durable;
     policy.BeginFile(f.path, f.pending->size(), d);
-    for (const PendingOp& op : *f.pending) {
-      const CrashPolicy::Outcome o = policy.Decide(f.path, op, options_.sector_size, &next, d);
-      if (o == CrashPolicy::kDropped) {
-        ++lost;
-        continue;
+    if (policy.drops_all() || f.pending->empty()) {  // the durable image as it is: no copy
+      lost += f.pending->size();
+    } else {
+      Bytes next;
+      next.reserve(std::max<uint64_t>(f.durable->size(), MaxEnd(*f.pending)));  // grown in place, not reallocated
+      next = *f.durable;
+      for (const PendingOp& op : *f.pending) {
+        const CrashPolicy::Outcome o = policy.Decide(f.path, op, options_.sector_size, &next, d);
+        if (o == CrashPolicy::kDropped) {
+          ++lost;
+          continue;
+        }
+        ++kept;
+        last_torn_ += o == CrashPolicy::kTorn;
+        if (op.kind == PendingOp::kCreate) exists = true;
       }
-      ++kept;
-      last_torn_ += o == CrashPolicy::kTorn;
-      if (op.kind == PendingOp::kCreate) exists = true;
+      f.durable = std::make_shared<const Bytes>(std::move(next));
     }
     f.ClearPending();
     f.locks.clear();
@@ -286,8 +328,7 @@ std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& 
       continue;
     }
     f.durable_exists = true;
-    f.current = next;
-    f.durable = std::make_shared<const Bytes>(std::move(next));
+    f.current.Share(f.durable);
     ++it;
   }
   shm_.clear();
@@ -318,7 +359,7 @@ void SimEnv::DiscardPending(const std::string& path) {
   const bool created = !f.durable_exists;
   f.ClearPending();
   if (created) f.pending->push_back(PendingOp{PendingOp::kCreate, 0, {}, step_});
-  f.current = *f.durable;
+  f.current.Share(f.durable);
   Note("pages-dropped", path, 0, n, 0);
 }
 
@@ -329,7 +370,7 @@ size_t SimEnv::PendingCount(const std::string& path) const {
 
 uint64_t SimEnv::CurrentSize(const std::string& path) const {
   auto it = files_.find(path);
-  return it == files_.end() ? 0 : it->second->current.size();
+  return it == files_.end() ? 0 : it->second->current.get().size();
 }
 
 SimEnv::Snapshot SimEnv::Snap() const {
@@ -353,11 +394,11 @@ void SimEnv::Restore(const Snapshot& snapshot, uint64_t step, bool current) {
     inode->path = s.path;
     inode->durable = s.durable;
     inode->durable_exists = s.durable_exists;
-    if (current) inode->current = *s.durable;
+    inode->current.Share(s.durable);
     if (s.pending != nullptr) {
       inode->pending->assign(s.pending->begin(), s.pending->begin() + std::ptrdiff_t(s.pending_count));
       if (current) {
-        for (const PendingOp& op : *inode->pending) ApplyOp(op, &inode->current);
+        for (const PendingOp& op : *inode->pending) ApplyOp(op, &inode->current.mut());
       }
     }
     return inode;
@@ -374,16 +415,26 @@ void SimEnv::Restore(const Snapshot& snapshot, uint64_t step, bool current) {
   Note("restore", "", step, snapshot.files.size(), 0);
 }
 
-uint64_t SimEnv::FileHash(const std::string& path, bool durable_exists, const Bytes& durable,
-                          std::span<const PendingOp> pending) {
+std::vector<uint64_t> SimEnv::BlockHashes(ByteView image) {
+  std::vector<uint64_t> out;
+  out.reserve((image.size() + kHashBlock - 1) / kHashBlock);
+  for (size_t at = 0; at < image.size(); at += kHashBlock) {
+    const size_t n = std::min(kHashBlock, image.size() - at);
+    out.push_back(XXH3_64bits(image.data() + at, n));
+  }
+  return out;
+}
+
+uint64_t SimEnv::FileHashOfBlocks(const std::string& path, bool durable_exists, uint64_t size,
+                                  std::span<const uint64_t> blocks, std::span<const PendingOp> pending) {
   XXH3_state_t* state = XXH3_createState();
   XXH3_64bits_reset(state);
   auto mix = [&](const void* p, size_t n) { XXH3_64bits_update(state, p, n); };
   auto mix64 = [&](uint64_t v) { mix(&v, sizeof v); };
   mix(path.data(), path.size() + 1);
   mix64(durable_exists);
-  mix64(durable.size());
-  mix(durable.data(), durable.size());
+  mix64(size);
+  mix(blocks.data(), blocks.size() * sizeof(uint64_t));
   mix64(pending.size());
   for (const PendingOp& op : pending) {
     mix64(uint64_t(op.kind));
@@ -394,6 +445,11 @@ uint64_t SimEnv::FileHash(const std::string& path, bool durable_exists, const By
   const uint64_t h = XXH3_64bits_digest(state);
   XXH3_freeState(state);
   return h;
+}
+
+uint64_t SimEnv::FileHash(const std::string& path, bool durable_exists, const Bytes& durable,
+                          std::span<const PendingOp> pending) {
+  return FileHashOfBlocks(path, durable_exists, durable.size(), BlockHashes(durable), pending);
 }
 
 uint64_t SimEnv::WorldHash(std::span<const uint64_t> file_hashes, std::span<const std::string> unlinked) {
@@ -423,8 +479,8 @@ void SimEnv::InstallDurable(const std::string& path, Bytes content) {
   inode->path = path;
   const uint64_t hash = ContentHash(content);
   const uint64_t size = content.size();
-  inode->current = content;
   inode->durable = std::make_shared<const Bytes>(std::move(content));
+  inode->current.Share(inode->durable);
   inode->durable_exists = true;
   files_[path] = std::move(inode);
   Note("install", path, 0, size, hash);
@@ -439,14 +495,14 @@ std::optional<Bytes> SimEnv::Durable(const std::string& path) const {
 std::optional<Bytes> SimEnv::Head(const std::string& path, size_t n, bool durable) const {
   auto it = files_.find(path);
   if (it == files_.end() || (durable && !it->second->durable_exists)) return std::nullopt;
-  const Bytes& b = durable ? *it->second->durable : it->second->current;
+  const Bytes& b = durable ? *it->second->durable : it->second->current.get();
   return Bytes(b.begin(), b.begin() + std::ptrdiff_t(std::min(n, b.size())));
 }
 
 std::optional<Bytes> SimEnv::Contents(const std::string& path) const {
   auto it = files_.find(path);
   if (it == files_.end()) return std::nullopt;
-  return it->second->current;
+  return it->second->current.get();
 }
 
 void SimEnv::CorruptDurable(const std::string& path, uint64_t offset, uint8_t mask) {
@@ -458,7 +514,7 @@ void SimEnv::CorruptDurable(const std::string& path, uint64_t offset, uint8_t ma
     changed[offset] ^= mask;
     f.durable = std::make_shared<const Bytes>(std::move(changed));
   }
-  if (offset < f.current.size()) f.current[offset] ^= mask;
+  if (offset < f.current.get().size()) f.current.mut()[offset] ^= mask;
   if (trace_ != nullptr) trace_->Add(TraceEvent{step_, process_, "canary", path, offset, 1, mask, {}});
 }
 

@@ -69,7 +69,13 @@ class CrashPolicy {
   // durable image, built in issue order). The default: Survives() whole, or dropped. A kCreate or
   // kUnlink only asks whether it survives; `image` is then untouched.
   virtual Outcome Decide(const std::string& path, const PendingOp& op, uint32_t sector, Bytes* image, Decisions& d);
+  // After BeginFile: every pending operation of the file is dropped, and Decide would draw nothing (the
+  // power loss then keeps the durable image without copying it).
+  virtual bool drops_all() const { return false; }
 };
+
+// The end of the furthest write among `ops` (0 if none).
+uint64_t MaxEnd(std::span<const PendingOp> ops);
 
 // Applies a write or truncate to an image (a write past the end extends it with zeros).
 void ApplyOp(const PendingOp& op, Bytes* image);
@@ -79,6 +85,7 @@ class DropUnsynced : public CrashPolicy {
  public:
   const char* name() const override { return "drop-unsynced"; }
   bool Survives(const PendingOp&, Decisions&) override { return false; }
+  bool drops_all() const override { return true; }
 };
 
 // Each unsynced operation independently reaches the disk or not, whole: later writes may survive while
@@ -190,9 +197,16 @@ class SimEnv : public Env {
   // A hash of what the files hold: every durable image and pending operation (XXH3), combined from one
   // hash per file (in path order) and the uncommitted unlinks, so an explorer can hash a world it has not
   // built (FileHash / WorldHash of parts give the same value).
+  // A file's image is hashed in kHashBlock-byte blocks (XXH3 each, the last block may be short), so an
+  // explorer hashes only the blocks a crash changed and keeps the rest per durable image.
   uint64_t WorldHash() const;
+  static constexpr size_t kHashBlock = 4096;
+  static std::vector<uint64_t> BlockHashes(ByteView image);
   static uint64_t FileHash(const std::string& path, bool durable_exists, const Bytes& durable,
                            std::span<const PendingOp> pending);
+  // FileHash from the image's size and BlockHashes.
+  static uint64_t FileHashOfBlocks(const std::string& path, bool durable_exists, uint64_t size,
+                                   std::span<const uint64_t> blocks, std::span<const PendingOp> pending);
   static uint64_t WorldHash(std::span<const uint64_t> file_hashes, std::span<const std::string> unlinked);
   // Called at the start of every step with its number, call kind, file, offset and length (an explorer
   // records there).

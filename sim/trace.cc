@@ -30,8 +30,18 @@ void Trace::Add(const TraceEvent& e) {
   Mix(e.detail);
   ++events_;
   if (sink_ != nullptr) sink_->push_back(e);
-  last_.push_back(e);
-  if (last_.size() > kKeep) last_.pop_front();
+  if (last_.size() < kKeep) {
+    last_.push_back(e);
+  } else {
+    last_[(events_ - 1) % kKeep] = e;
+  }
+}
+
+std::deque<TraceEvent> Trace::last() const {
+  std::deque<TraceEvent> out;
+  const size_t first = last_.size() < kKeep ? 0 : events_ % kKeep;
+  for (size_t i = 0; i < last_.size(); ++i) out.push_back(last_[(first + i) % last_.size()]);
+  return out;
 }
 
 std::string HashHex(uint64_t h) { return absl::StrFormat("%016x", h); }

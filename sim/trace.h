@@ -37,7 +37,7 @@ class Trace {
   uint64_t hash() const { return hash_; }
   uint64_t events() const { return events_; }
   // The most recent events (up to kKeep), oldest first: what a repro file shows.
-  const std::deque<TraceEvent>& last() const { return last_; }
+  std::deque<TraceEvent> last() const;
   static constexpr size_t kKeep = 64;
 
  private:
@@ -45,7 +45,8 @@ class Trace {
   void Mix(std::string_view s);
   uint64_t hash_ = 0xCBF29CE484222325ull;
   uint64_t events_ = 0;
-  std::deque<TraceEvent> last_;
+  // A ring of the last kKeep events, overwritten in place (their strings' storage is reused).
+  std::vector<TraceEvent> last_;
   std::vector<TraceEvent>* sink_ = nullptr;
 };
 

@@ -51,11 +51,16 @@ struct Candidate {
 };
 
 // What one job keeps between states: the model as it stood at a step (rebuilt from the journal, in step
-// order, once per journal length) and the hashes of durable images a power loss left as they were.
+// order, once per journal length) and the block hashes of the durable images (SimEnv::BlockHashes;
+// the recording keeps every image alive, so its address names it).
 class Worker {
  public:
   explicit Worker(const Recording& r) : r_(r), cur_(r.safety) {}
-  std::map<std::pair<const Bytes*, std::string>, uint64_t> durable_hashes;  // (image, path) -> file hash
+  const std::vector<uint64_t>& Blocks(const Bytes& durable) {
+    auto [it, fresh] = durable_blocks_.try_emplace(&durable);
+    if (fresh) it->second = SimEnv::BlockHashes(durable);
+    return it->second;
+  }
   const Oracle& At(size_t calls, bool commit_failed) {
     if (calls < applied_) {  // back to an earlier step (crashes during recovery start over): rebuild
       cur_ = Oracle(r_.safety);
@@ -77,6 +82,7 @@ class Worker {
   size_t applied_ = 0;
   std::unique_ptr<Oracle> cached_;
   bool cached_failed_ = false;
+  std::map<const Bytes*, std::vector<uint64_t>> durable_blocks_;
 };
 
 // The snapshot a crash at this step starts from: a write issued at the crash step is pending too.
@@ -207,7 +213,7 @@ class Explorer {
       Flush();
     }
     if (!key_mismatches_.empty()) {
-      report_.error = absl::StrFormat("%u power-loss keys differ from the restored SimEnv's (first at step %u)",
+      report_.error = absl::StrFormat("%u crash keys differ from the hash of the world the crash leaves (first at step %u)",
                                       key_mismatches_.size(), key_mismatches_.front());
     }
     report_.steps_covered = covered_.size();
@@ -418,12 +424,15 @@ class Explorer {
   uint64_t Key(const Candidate& c, Worker& models) const {
     if (c.key) return *c.key;
     const StepSnapshot& at = rec_.steps[c.step_index];
-    uint64_t world;
-    if (c.process.size() == 1 && !c.process[0] && at.files.unlinked.empty() && !o_.check_keys) {
-      world = PowerLossWorld(CrashSnapshot(at), c.suffix, models);
-    } else if (c.process.size() == 1) {  // computed here, without a run: restore, crash, hash
+    uint64_t world = 0;
+    if (c.process.size() > 1) return Mix({RunState(c, models, int(c.process.size())).world_hash, at.oracle_calls,
+                                          at.commit_in_flight, c.process.back()});
+    // Hashed from the snapshot, without building the world (a power loss that may undo an unlink is
+    // built); with check_keys, also built, and the two must agree.
+    const StepSnapshot snap = CrashSnapshot(at);
+    const bool direct = c.process[0] || at.files.unlinked.empty();
+    if (!direct || o_.check_keys) {
       SimEnv env(nullptr, SimEnv::Options{rec_.sector_size});
-      const StepSnapshot snap = CrashSnapshot(at);
       env.Restore(snap.files, snap.step, /*current=*/c.process[0]);
       if (!c.process[0]) {
         ExplorePolicy policy;
@@ -431,20 +440,33 @@ class Explorer {
         env.PowerLoss(policy, d);
       }
       world = env.WorldHash();
-      if (o_.check_keys && !c.process[0] && at.files.unlinked.empty() &&
-          PowerLossWorld(CrashSnapshot(at), c.suffix, models) != world) {
+    }
+    if (direct) {
+      const uint64_t hashed = c.process[0] ? ProcessCrashWorld(snap, models) : PowerLossWorld(snap, c.suffix, models);
+      if (o_.check_keys && hashed != world) {
         std::lock_guard<std::mutex> lock(key_mismatch_mutex_);
         key_mismatches_.push_back(at.step);
       }
-    } else {
-      world = RunState(c, models, int(c.process.size())).world_hash;
+      world = hashed;
     }
     return Mix({world, at.oracle_calls, at.commit_in_flight, c.process.back()});
   }
 
+  // SimEnv::WorldHash of the world a process crash leaves: the snapshot's files as they are.
+  static uint64_t ProcessCrashWorld(const StepSnapshot& at, Worker& models) {
+    std::vector<uint64_t> files;
+    for (const SimEnv::FileSnapshot& f : at.files.files) {
+      files.push_back(SimEnv::FileHashOfBlocks(f.path, f.durable_exists, f.durable->size(), models.Blocks(*f.durable),
+                                               std::span<const PendingOp>(f.pending->data(), f.pending_count)));
+    }
+    std::vector<std::string> unlinked;
+    for (const SimEnv::FileSnapshot& f : at.files.unlinked) unlinked.push_back(f.path);
+    return SimEnv::WorldHash(files, unlinked);
+  }
+
   // SimEnv::WorldHash of the world a power loss with these decisions leaves, computed from the snapshot
   // (what SimEnv::PowerLoss does, without building a SimEnv): a file whose pending operations are all
-  // dropped keeps its durable image, whose hash is kept per worker.
+  // dropped keeps its durable image, whose block hashes are kept per worker.
   uint64_t PowerLossWorld(const StepSnapshot& at, const std::vector<uint64_t>& suffix, Worker& models) const {
     ExplorePolicy policy;
     sim::ReplayDecisions d(suffix);
@@ -453,21 +475,52 @@ class Explorer {
       policy.BeginFile(f.path, f.pending_count, d);
       if (policy.drops_all() || f.pending_count == 0) {
         if (!f.durable_exists) continue;  // never synced and nothing reaches the disk: gone
-        auto [it, fresh] = models.durable_hashes.try_emplace({f.durable.get(), f.path}, 0);
-        if (fresh) it->second = SimEnv::FileHash(f.path, true, *f.durable, {});
-        files.push_back(it->second);
+        files.push_back(SimEnv::FileHashOfBlocks(f.path, true, f.durable->size(), models.Blocks(*f.durable), {}));
         continue;
       }
-      Bytes next = *f.durable;
+      const std::span<const PendingOp> pending(f.pending->data(), f.pending_count);
       bool exists = f.durable_exists;
-      for (size_t k = 0; k < f.pending_count; ++k) {
-        const PendingOp& op = (*f.pending)[k];
-        const sim::CrashPolicy::Outcome o = policy.Decide(f.path, op, rec_.sector_size, &next, d);
-        if (o != sim::CrashPolicy::kDropped && op.kind == PendingOp::kCreate) exists = true;
-      }
-      if (exists) files.push_back(SimEnv::FileHash(f.path, true, next, {}));
+      const uint64_t hash = WindowedHash(f.path, *f.durable, pending, policy, d, models, &exists);
+      if (exists) files.push_back(hash);
     }
     return SimEnv::WorldHash(files, {});
+  }
+
+  // The hash of the image a power loss builds from `durable` and `pending` (decided by `policy`), built
+  // only over the hash blocks the writes touch; the other blocks' hashes are the durable image's. The
+  // window starts on a block (and sector) boundary and keeps the whole image's size past its start (a
+  // write past the end grows both alike), so the policy decides and tears exactly as on the whole
+  // image. A truncate takes the whole image.
+  uint64_t WindowedHash(const std::string& path, const Bytes& durable, std::span<const PendingOp> pending,
+                        sim::CrashPolicy& policy, sim::Decisions& d, Worker& models, bool* exists) const {
+    const uint64_t block = std::max<uint64_t>(SimEnv::kHashBlock, rec_.sector_size), size = durable.size();
+    uint64_t lo = size / block * block, hi = 0;
+    bool truncated = false;
+    for (const PendingOp& op : pending) {
+      truncated |= op.kind == PendingOp::kTruncate;
+      if (op.kind != PendingOp::kWrite) continue;
+      lo = std::min(lo, op.offset / block * block);
+      hi = std::max<uint64_t>(hi, op.offset + op.data.size());
+    }
+    if (truncated) lo = 0;
+    // Past the window the image is durable bytes no write reaches (none when the writes reach the end).
+    const uint64_t aligned_hi = (hi + block - 1) / block * block;
+    const uint64_t end = truncated || size <= aligned_hi ? size : std::max(aligned_hi, lo);
+    Bytes window;
+    window.reserve(std::max(end, hi) - lo);
+    window.assign(durable.begin() + std::ptrdiff_t(lo), durable.begin() + std::ptrdiff_t(end));
+    for (const PendingOp& op : pending) {
+      PendingOp shifted{op.kind, op.offset - std::min(op.offset, lo), {}, op.step};
+      if (op.kind == PendingOp::kWrite) shifted.data = op.data;
+      const sim::CrashPolicy::Outcome o = policy.Decide(path, shifted, rec_.sector_size, &window, d);
+      if (o != sim::CrashPolicy::kDropped && op.kind == PendingOp::kCreate) *exists = true;
+    }
+    const std::vector<uint64_t>& old = models.Blocks(durable);
+    std::vector<uint64_t> blocks(old.begin(), old.begin() + std::ptrdiff_t(lo / SimEnv::kHashBlock));
+    const std::vector<uint64_t> changed = SimEnv::BlockHashes(window);
+    blocks.insert(blocks.end(), changed.begin(), changed.end());
+    if (end < size) blocks.insert(blocks.end(), old.begin() + std::ptrdiff_t(end / SimEnv::kHashBlock), old.end());
+    return SimEnv::FileHashOfBlocks(path, true, lo + window.size() + (end < size ? size - end : 0), blocks, {});
   }
 
   // Runs fn(i, models) for i in [0, n) over the jobs, each thread on a contiguous range in order.
@@ -563,9 +616,9 @@ class Explorer {
   ExploreReport report_;
   std::vector<Candidate> pending_;
   std::set<uint64_t> seen_;
-  std::map<uint64_t, bool> verdict_of_;
+  std::map<uint64_t, bool> verdict_of_;  // keep_states: each judged key's verdict
   mutable std::mutex key_mismatch_mutex_;
-  mutable std::vector<uint64_t> key_mismatches_;  // check_keys: steps whose two keys differ  // keep_states: each judged key's verdict
+  mutable std::vector<uint64_t> key_mismatches_;  // check_keys: steps whose two keys differ
   std::set<uint64_t> covered_;
   std::vector<Judged> judged_;
   std::vector<std::unique_ptr<Worker>> models_;  // one per job, kept across rounds (states come in step order)

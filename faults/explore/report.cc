@@ -106,7 +106,11 @@ std::vector<std::string> CoverageRecoveryPaths() {
   std::vector<std::string> out;
   for (const char* page : {"1", "2", "none"}) {
     for (const char* log : {"0", "1-3", "4-15", "16+"}) {
-      for (const char* merge : {"", ", merge resumed"}) out.push_back(absl::StrFormat("meta page %s, log replay %s%s", page, log, merge));
+      for (const char* merge : {"", ", merge resumed"}) {
+        for (const char* overflow : {"", ", free-list overflow loaded"}) {
+          out.push_back(absl::StrFormat("meta page %s, log replay %s%s%s", page, log, merge, overflow));
+        }
+      }
     }
   }
   return out;

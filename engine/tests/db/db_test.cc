@@ -465,6 +465,13 @@ TEST(DbTest, MergingEverythingEndsEvenWhenEveryMergeSpillsTheFreeList) {
   EXPECT_GT(db->stats().freelist_overflows, 0u);
   EXPECT_LE(db->snapshot().levels.size(), 2u);  // everything, plus at most the free list it spilled
   ExpectHealthy(*db);
+  EXPECT_EQ(db->stats().freelist_overflow_loaded, 0u);  // a new database read no free list back
+
+  // The spilled entries are read back on the next open (the explorer's "free-list overflow loaded").
+  ASSERT_TRUE(db->Close().ok());
+  db = OpenOk(env, options);
+  EXPECT_GT(db->stats().freelist_overflow_loaded, 0u);
+  ExpectHealthy(*db);
 }
 
 // The seed loses the user version at every restart (B12); here it survives like a committed Put:
