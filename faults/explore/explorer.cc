@@ -98,8 +98,9 @@ StepSnapshot CrashSnapshot(const StepSnapshot& at) {
 // One file's outcome at a power loss: its decisions (ExplorePolicy's layout) and what kind it is.
 struct FileOutcome {
   std::vector<uint64_t> d;
-  int kind = 0;  // 0 everything dropped, 1 a subset, 2 a torn write among them
+  int kind = 0;  // 0 everything dropped, 1 a subset, 2 a torn write among them; or an unlink's kUnlinkUndone
 };
+constexpr int kUnlinkUndone = 3;
 
 // Per file, every outcome at a power loss the explorer takes.
 std::vector<FileOutcome> FileOutcomes(const SimEnv::FileSnapshot& f, uint64_t crash_step, uint32_t window,
@@ -243,21 +244,24 @@ class Explorer {
       };
       Candidate process{i, -1, {true}, {}, {}, "crash-every-step", "process"};
       add(process);
-      // Unlinks survive (1 each), then the product over the files of their outcomes.
+      // The product of each uncommitted unlink's outcomes (it survives, or is undone and the old file is
+      // back) and each file's (PowerLoss decides the unlinks first).
       std::vector<std::vector<FileOutcome>> files;
+      for (size_t u = 0; u < at.files.unlinked.size(); ++u) files.push_back({{{1}, 0}, {{0}, kUnlinkUndone}});
       for (const SimEnv::FileSnapshot& f : at.files.files) files.push_back(FileOutcomes(f, at.step, o_.window, rec_.sector_size));
       std::vector<size_t> idx(files.size(), 0);
       bool capped = false;
       for (;;) {
-        Candidate c{i, -1, {false}, {}, std::vector<uint64_t>(at.files.unlinked.size(), 1), "crash-every-step", ""};
-        bool all_dropped = true, torn = false;
+        Candidate c{i, -1, {false}, {}, {}, "crash-every-step", ""};
+        bool all_dropped = true, torn = false, undone = false;
         for (size_t f = 0; f < files.size(); ++f) {
           const FileOutcome& o = files[f][idx[f]];
-          all_dropped = all_dropped && o.kind == 0;
+          all_dropped = all_dropped && (o.kind == 0 || f < at.files.unlinked.size());
           torn = torn || o.kind == 2;
+          undone = undone || o.kind == kUnlinkUndone;
           c.suffix.insert(c.suffix.end(), o.d.begin(), o.d.end());
         }
-        c.variant = all_dropped ? "drop-all" : torn ? "torn" : "subset";
+        c.variant = undone ? "unlink undone" : all_dropped ? "drop-all" : torn ? "torn" : "subset";
         if (!add(std::move(c))) {
           capped = true;
           break;
@@ -270,12 +274,15 @@ class Explorer {
     }
   }
 
-  // Every meta-page write, torn every way, at the write and just before the Sync after it.
+  // Every meta-page write, torn every way, at the write and just before the Sync after it. The unit of
+  // a tear is the sector, but never less than kMinTearUnit bytes: with sectors capped at a small page
+  // (256 bytes) a meta page would have 4^16 tears; the sectors of one unit then share their outcome.
   void TornMeta() {
     const uint32_t sector = rec_.sector_size;
-    const uint64_t sectors = (kMetaPageSize + sector - 1) / sector;
+    const uint64_t per_unit = std::max<uint64_t>(1, kMinTearUnit / sector);
+    const uint64_t units = (kMetaPageSize + sector * per_unit - 1) / (sector * per_unit);
     uint64_t combos = 1;
-    for (uint64_t k = 0; k < sectors; ++k) combos *= 4;
+    for (uint64_t k = 0; k < units; ++k) combos *= 4;
     for (size_t i = 0; i < rec_.steps.size() && !Full(); ++i) {
       const StepSnapshot& w = rec_.steps[i];
       if (w.kind != "write" || w.file != "db" || (w.offset != 0 && w.offset != kMetaPageSize) || w.length != kMetaPageSize) {
@@ -320,7 +327,7 @@ class Explorer {
           Candidate c{at_index, -1, {false}, {}, before, "torn-meta", at_index == i ? "torn-meta at write" : "torn-meta before sync"};
           c.suffix.insert(c.suffix.end(), {2, window});
           std::vector<uint64_t> tear = {2, kTornGarbageSeed};
-          for (uint64_t k = 0, x = combo; k < sectors; ++k, x /= 4) tear.push_back(x % 4);
+          for (uint64_t k = 0, x = combo; k < units; ++k, x /= 4) tear.insert(tear.end(), per_unit, x % 4);
           c.suffix.insert(c.suffix.end(), tear.begin(), tear.end());
           for (size_t k = wi + 1; k < db->pending_count; ++k) c.suffix.push_back(1);
           c.suffix.insert(c.suffix.end(), after.begin(), after.end());

@@ -5,10 +5,13 @@
 //                         the last K pending operations per file (the earlier ones applied), with every
 //                         tear of the write in flight (sector outcomes old/new/zeros/garbage: all 4^s of
 //                         them up to kAllTearsUpTo sectors, beyond that each sector alone torn three ways
-//                         and every new-prefix/old-rest cut); and a process crash (writes kept)
+//                         and every new-prefix/old-rest cut); every uncommitted unlink kept or undone;
+//                         and a process crash (writes kept). Sectors are capped at the page size, as
+//                         the fault plan draws them (a torn sector spanning two pages is out of contract)
 //   torn meta pages       every meta-page write, torn every way its sectors can be (4^8 with 512-byte
-//                         sectors, 4 with 4096), in two phases: the crash lands on the write itself, or
-//                         just before the Sync that would make it durable (every later write pending too)
+//                         sectors, 4 with 4096; sectors smaller than kMinTearUnit are torn in units of
+//                         it), in two phases: the crash lands on the write itself, or just before the
+//                         Sync that would make it durable (every later write pending too)
 //   I/O error at every step  the call at each step fails once (kIoError; a failed Sync drops the file's
 //                         unsynced pages, a failed write is not issued), and the power fails right after
 //                         the operation it hit: whatever the engine acknowledged must survive
@@ -49,6 +52,7 @@
 namespace lsm::faults {
 
 inline constexpr uint32_t kAllTearsUpTo = 4;  // sectors: up to 4^4 = 256 tears of a write enumerated whole
+inline constexpr uint32_t kMinTearUnit = 512;  // bytes: the torn-meta explorer's smallest unit of a tear
 
 struct ExploreOptions {
   bool crash_every_step = false;

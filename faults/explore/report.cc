@@ -91,6 +91,7 @@ const std::vector<std::string>& CoverageVariants() {
   static const std::vector<std::string> variants = {"drop-all",
                                                     "subset",
                                                     "torn",
+                                                    "unlink undone",
                                                     "process",
                                                     "io-error",
                                                     "process, run on",
@@ -142,7 +143,8 @@ std::string ExploreText(const ExploreReport& r) {
   out += "coverage (distinct states) by fault site (file, call, phase) and variant:\n" + Table(t.by_site, "site");
   out += "coverage by recovery path taken and variant:\n" + Table(t.by_path, "recovery path");
   const std::vector<std::string> unreached = Unreached(t);
-  out += absl::StrFormat("never reached (%u of %u phase x variant cells and %u recovery paths):\n", unreached.size(),
+  out += absl::StrFormat("never reached (%u of %u: %u phase x variant cells, %u recovery paths):\n", unreached.size(),
+                         CoveragePhases().size() * CoverageVariants().size() + CoverageRecoveryPaths().size(),
                          CoveragePhases().size() * CoverageVariants().size(), CoverageRecoveryPaths().size());
   std::string line = " ";
   for (const std::string& u : unreached) {
