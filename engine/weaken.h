@@ -18,6 +18,8 @@ enum class Variant {
   kLogChecksumIgnored,         // log recovery accepts every stored checksum
   kRecoverySkipsSync,          // recovery relies on the checkpoint it read without syncing it first
   kWorkWithoutMerging,         // a work call loops without taking a merge step (a hang, no Env call)
+  kNoBarrierBeforePublication,  // shm::Publish writes its copies without first ordering the stores before it
+  kPublicationChecksumIgnored,  // shm::ReadPublished takes a copy without checking its checksum
   // Not a weakening but a deliberate on-disk format change, for lsmsim compat's test: the checkpoint
   // header stores nwrite before pgsz (both written and read so), so files of other builds misread.
   kCheckpointLayoutChanged,
