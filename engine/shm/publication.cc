@@ -1,5 +1,7 @@
 #include "engine/shm/publication.h"
 
+#include <optional>
+
 #include "absl/strings/str_format.h"
 #include "engine/weaken.h"
 
@@ -9,29 +11,37 @@ namespace {
 uint32_t Load(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 void Store(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 
-void WriteSlot(uint32_t* slot, std::span<const uint32_t> words, std::pair<uint32_t, uint32_t> sum) {
+// Length, version, record: the checksummed words of a slot.
+void WriteSlot(uint32_t* slot, std::span<const uint32_t> words) {
+  const auto sum = PublicationChecksum(words);
   for (size_t i = 0; i < words.size(); ++i) Store(slot + i, words[i]);
   Store(slot + words.size(), sum.first);
   Store(slot + words.size() + 1, sum.second);
 }
 
-// The slot's record if its length fits and its checksum holds; otherwise why not, in `why`.
-bool ReadSlot(const uint32_t* slot, size_t slot_words, std::vector<uint32_t>* words, std::string* why) {
+// The slot's checksummed words if its length fits and its checksum holds; otherwise why not.
+std::optional<std::vector<uint32_t>> ReadSlot(const uint32_t* slot, size_t slot_words, std::string* why) {
   const uint32_t n = Load(slot);
   if (n > RecordCapacity(slot_words)) {
     *why = absl::StrFormat("length %u exceeds the slot's %u words", n, RecordCapacity(slot_words));
-    return false;
+    return std::nullopt;
   }
-  words->resize(size_t{n} + 1);
-  for (size_t i = 0; i <= n; ++i) (*words)[i] = Load(slot + i);
-  const auto sum = PublicationChecksum(*words);
-  if (LSM_WEAKENED(kPublicationChecksumIgnored)) return true;
-  if (sum.first != Load(slot + n + 1) || sum.second != Load(slot + n + 2)) {
-    *why = absl::StrFormat("checksum of its %u words does not match", n);
-    return false;
+  std::vector<uint32_t> words(size_t{n} + 2);
+  for (size_t i = 0; i < words.size(); ++i) words[i] = Load(slot + i);
+  if (words[0] != n) {
+    *why = "its length changed while it was read";
+    return std::nullopt;
   }
-  return true;
+  const auto sum = PublicationChecksum(words);
+  if (LSM_WEAKENED(kPublicationChecksumIgnored)) return words;
+  if (sum.first != Load(slot + n + 2) || sum.second != Load(slot + n + 3)) {
+    *why = absl::StrFormat("checksum of its %u-word record does not match", n);
+    return std::nullopt;
+  }
+  return words;
 }
+
+uint32_t Version(const std::vector<uint32_t>& words) { return words[1]; }
 
 }  // namespace
 
@@ -50,28 +60,55 @@ Status Publish(uint32_t* copy1, uint32_t* copy2, size_t slot_words, std::span<co
     return Status::InvalidArgument(absl::StrFormat("a %u-word record does not fit a %u-word publication slot",
                                                    record.size(), slot_words));
   }
+  // The version after the newest valid copy (the writer's own last one, or what Repair left).
+  std::string why;
+  uint32_t version = 0;
+  for (const uint32_t* slot : {copy1, copy2}) {
+    if (auto words = ReadSlot(slot, slot_words, &why)) version = std::max(version, Version(*words));
+  }
   std::vector<uint32_t> words;
-  words.reserve(record.size() + 1);
+  words.reserve(record.size() + 2);
   words.push_back(uint32_t(record.size()));
+  words.push_back(version + 1);
   words.insert(words.end(), record.begin(), record.end());
-  const auto sum = PublicationChecksum(words);
   if (!LSM_WEAKENED(kNoBarrierBeforePublication)) barrier();  // what the record points at comes first
-  WriteSlot(copy2, words, sum);
+  WriteSlot(copy2, words);
   barrier();  // copy 2 whole before copy 1 changes: one of them is always valid
-  WriteSlot(copy1, words, sum);
+  WriteSlot(copy1, words);
+  return Status::Ok();
+}
+
+Status Repair(uint32_t* copy1, uint32_t* copy2, size_t slot_words, const std::function<void()>& barrier) {
+  std::string why1, why2;
+  const auto w1 = ReadSlot(copy1, slot_words, &why1), w2 = ReadSlot(copy2, slot_words, &why2);
+  if (!w1 && !w2) {
+    return Status::Corrupt(absl::StrFormat("neither copy of the published record is valid (copy 1: %s; copy 2: %s)", why1, why2));
+  }
+  if (w1 && w2 && *w1 == *w2) return Status::Ok();
+  const bool first = w1 && (!w2 || Version(*w1) >= Version(*w2));
+  WriteSlot(first ? copy2 : copy1, first ? *w1 : *w2);
+  barrier();
   return Status::Ok();
 }
 
 Result<Published> ReadPublished(const uint32_t* copy1, const uint32_t* copy2, size_t slot_words,
-                                const std::function<void()>& barrier, int attempts) {
-  std::vector<uint32_t> words;
+                                const std::function<void()>& barrier, int attempts, uint32_t at_least) {
   std::string why1, why2;
+  auto read = [&](const uint32_t* slot, std::string* why) {
+    auto words = ReadSlot(slot, slot_words, why);
+    if (words && Version(*words) < at_least) {
+      *why = absl::StrFormat("version %u is older than the %u this reader took", Version(*words), at_least);
+      words.reset();
+    }
+    return words;
+  };
   for (int attempt = 1; attempt <= attempts; ++attempt) {
-    for (int copy : {1, 2}) {
-      if (ReadSlot(copy == 1 ? copy1 : copy2, slot_words, &words, copy == 1 ? &why1 : &why2)) {
-        words.erase(words.begin());
-        return Published{std::move(words), copy, attempt};
-      }
+    auto w1 = read(copy1, &why1);
+    auto w2 = read(copy2, &why2);
+    if (w1 || w2) {
+      const bool first = w1 && (!w2 || Version(*w1) >= Version(*w2));
+      std::vector<uint32_t>& words = first ? *w1 : *w2;
+      return Published{std::vector<uint32_t>(words.begin() + 2, words.end()), Version(words), first ? 1 : 2, attempt};
     }
     barrier();
   }

@@ -20,6 +20,7 @@
 
 #include "engine/env/mem_env.h"
 #include "engine/env/posix_env.h"
+#include "engine/tests/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace lsm {
@@ -178,24 +179,7 @@ class OtherProcess : public OtherHolder {
   int reply_fd_ = -1;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/lsmsim_env_test_XXXXXX";
-    char* p = ::mkdtemp(tmpl);
-    EXPECT_NE(p, nullptr) << "mkdtemp: " << std::strerror(errno);
-    if (p != nullptr) path_ = p;
-  }
-  ~TempDir() {
-    if (path_.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 struct MemEnvSetup {
   static constexpr bool kIsPosix = false;
