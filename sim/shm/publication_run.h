@@ -1,9 +1,10 @@
 // The publication protocol (engine/shm/publication.h) between a writer and a reader process over the
-// visibility model: the first simulation the shared-memory faults run against, before the engine keeps
-// its tree in shared memory. Per round the writer stores a data block for the next sequence number
-// (what a tree header points at: nodes written just before it) and publishes {seq, block}; at each of
-// its barriers, and between rounds, the reader may read. A reader that takes a record must find the
-// block the record names as the writer wrote it, and the record must be one the writer published.
+// visibility model, the two processes run by the scheduler (sim/sched): the first simulation the
+// shared-memory faults run against, before the engine keeps its tree in shared memory. Per round the
+// writer stores a data block for the next sequence number (what a tree header points at: nodes written
+// just before it) and publishes {seq, block}; each of its barriers is a visibility point and a
+// scheduling point. A reader that takes a record must find the block the record names as the writer
+// wrote it, and the record must be one the writer published.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@ struct PublicationResult {
   std::string message;   // the first violation
   uint64_t reads = 0;    // records the reader took
   uint64_t busy = 0;     // reads that found no valid copy within their attempts
+  uint64_t switches = 0; // scheduler hand-overs between the two processes
 };
 
 PublicationResult RunPublication(uint64_t seed, const ShmFaults& faults, int rounds = 40);
