@@ -3,10 +3,11 @@
 // Yield hands the baton to the process the decisions pick (perhaps itself). With one thread running at
 // a time, and the choice a decision, a run is as deterministic as the decisions.
 //
-// Why threads and a baton, not fibers: the engine's code runs unchanged on a thread's own stack, ASan
-// and UBSan need no fiber annotations (a swapcontext-based fiber confuses ASan's stack tracking unless
-// every switch is annotated), and a switch costs a few microseconds (BENCHMARKS.md, lsmsim_switch_bench:
-// the figure beside a ucontext fiber switch), small beside an Env call's simulated I/O and its checks.
+// Why threads and a baton, not fibers: the engine's code runs unchanged on a thread's own stack, and
+// ASan and UBSan need no fiber annotations (a swapcontext fiber confuses ASan's stack tracking unless
+// every switch is annotated). The price (BENCHMARKS.md, lsmsim_switch_bench): about 2 us per switch on
+// one core, 10x a ucontext fiber's and about half of a simulated Env step. Should switching at every
+// step show in the campaigns' seeds/s, fibers with ASan's fiber annotations are the next step.
 //
 // A killed process never runs again; when the run ends, its thread is woken and unwinds (Yield throws
 // Killed, which the process body must let through: RAII cleans up, as a crash leaves nothing to run).
