@@ -89,7 +89,8 @@ constexpr uint64_t kMaxSimFileSize = uint64_t{1} << 30;  // 1 GiB: a runaway, no
 class SimFile : public File {
  public:
   SimFile(SimEnv* env, std::shared_ptr<SimEnv::Inode> inode, uint64_t id, bool read_only)
-      : env_(env), inode_(std::move(inode)), id_(id), read_only_(read_only), generation_(env->generation()) {}
+      : env_(env), inode_(std::move(inode)), id_(id), read_only_(read_only), generation_(env->generation()),
+        process_(env->process()) {}
 
   ~SimFile() override {
     inode_->locks.erase(id_);
@@ -178,10 +179,10 @@ class SimFile : public File {
   Result<uint8_t*> ShmMap(uint32_t chunk) override {
     if (chunk >= kMaxShmChunks) return Status::InvalidArgument(absl::StrFormat("shm chunk %u", chunk));
     LSM_RETURN_IF_ERROR(Alive("shmmap", chunk, kShmChunkSize));
-    return env_->ShmChunk(inode_->path, chunk);
+    return env_->ShmChunk(inode_->path, process_, chunk);
   }
 
-  void ShmBarrier() override { env_->Note("barrier", inode_->path, 0, 0, 0); }
+  void ShmBarrier() override { env_->ShmBarrier(inode_->path, process_); }
 
   Status ShmUnmap(bool delete_shm) override {
     LSM_RETURN_IF_ERROR(Alive("shmunmap", delete_shm, 0));
@@ -203,6 +204,7 @@ class SimFile : public File {
   uint64_t id_;
   bool read_only_;
   uint64_t generation_;
+  int process_;  // the simulated process that opened it
 };
 
 }  // namespace
@@ -226,6 +228,7 @@ Status SimEnv::Step(std::string_view kind, const std::string& file, uint64_t off
     if (trace_ != nullptr) trace_->Add(TraceEvent{step_, process_, "power-loss", file, offset, length, content, {}});
   }
   Note(kind, file, offset, length, content);
+  if (!shm_.empty()) ShmArrive(process_);  // an Env call is a visibility point too
   if (!crashed_ && error_at_ && step_ == *error_at_) {
     error_at_.reset();
     Note("injected-error", file, offset, length, 0);
@@ -273,13 +276,29 @@ Result<bool> SimEnv::Exists(const std::string& path) {
   return files_.count(path) != 0;
 }
 
-uint8_t* SimEnv::ShmChunk(const std::string& path, uint32_t chunk) {
-  auto& slot = shm_[path][chunk];
-  if (!slot) {
-    slot = std::make_unique<uint8_t[]>(kShmChunkSize);
-    std::memset(slot.get(), 0, kShmChunkSize);
+uint8_t* SimEnv::ShmChunk(const std::string& path, int process, uint32_t chunk) {
+  auto& vis = shm_[path];
+  if (!vis) vis = std::make_unique<ShmVisibility>();
+  return vis->Map(process, chunk);
+}
+
+void SimEnv::ShmBarrier(const std::string& path, int process) {
+  Note("barrier", path, 0, 0, 0);
+  auto it = shm_.find(path);
+  if (it == shm_.end()) return;
+  it->second->Barrier(process, shm_faults_);
+  ShmArrive(process);
+}
+
+void SimEnv::ShmArrive(int process) {
+  for (auto& [path, vis] : shm_) {
+    if (vis->Pending(process) == 0) continue;
+    if (shm_decisions_ == nullptr) {
+      vis->ArriveAll(process);
+    } else {
+      vis->Arrive(process, *shm_decisions_, shm_faults_);
+    }
   }
-  return slot.get();
 }
 
 std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& d) {
@@ -344,6 +363,7 @@ std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& 
 
 void SimEnv::ProcessCrash() {
   for (auto& [path, f] : files_) f->locks.clear();
+  for (auto& [path, vis] : shm_) vis->Crash(process_);  // its stores not yet visible are lost
   crashed_ = false;
   crashed_now_ = false;
   crash_at_.reset();

@@ -21,11 +21,13 @@
 //
 // Processes, locks, shared memory. Handles belong to the current simulated process. Locks are per file
 // and per handle (two handles conflict as two processes would), released when the handle closes.
-// Shared memory is per database path, zero-filled chunks with stable addresses, visible to every
-// handle at once (store visibility faults come with the multi-process issue).
+// Shared memory is per database path, zero-filled chunks with stable addresses. Each process sees it
+// through its own view (sim/shm/visibility.h): its stores reach the other processes at its barriers and
+// Env calls, all at once or as set_shm_visibility's decisions pick (barrier faults included).
 //
 // Process crash (ProcessCrash). The process dies instead of the machine: its handles and locks go, its
-// writes stay pending and visible to the next process, shared memory survives. A power loss may follow.
+// writes stay pending and visible to the next process, shared memory survives but for the dead process's
+// stores that had not arrived. A power loss may follow.
 //
 // Steps. Every Env and File call is one step with a sequential id; each is a trace event. Yield is not
 // a step: it feeds the hang watchdog (Options::max_yields_per_call).
@@ -42,6 +44,7 @@
 #include <vector>
 
 #include "engine/env/env.h"
+#include "sim/shm/visibility.h"
 #include "sim/decisions.h"
 #include "sim/trace.h"
 
@@ -150,6 +153,16 @@ class SimEnv : public Env {
   // Process crash: the armed crash was the process dying, not the machine. Its handles die (and with
   // them its locks); its writes stay pending (the kernel has them) and visible; shared memory survives.
   void ProcessCrash();
+  // The simulated process now running (the scheduler's): handles opened from now on are its, and their
+  // shared memory is its view (sim/shm/visibility.h).
+  void set_process(int p) { process_ = p; }
+  int process() const { return process_; }
+  // How shared-memory stores reach other processes: at each barrier and Env call of a process with
+  // stores pending, the decisions pick which arrive (null: all of them, at once).
+  void set_shm_visibility(Decisions* d, ShmFaults faults) {
+    shm_decisions_ = d;
+    shm_faults_ = faults;
+  }
   // A failed fsync may drop the file's dirty pages: its unsynced operations are forgotten (reads see
   // the durable image again). Not a step; traced.
   void DiscardPending(const std::string& path);
@@ -218,7 +231,8 @@ class SimEnv : public Env {
   Status Step(std::string_view kind, const std::string& file, uint64_t offset, uint64_t length, uint64_t content);
   void Note(std::string_view kind, const std::string& file, uint64_t offset, uint64_t length, uint64_t content);
   uint32_t sector_size() const { return options_.sector_size; }
-  uint8_t* ShmChunk(const std::string& path, uint32_t chunk);
+  uint8_t* ShmChunk(const std::string& path, int process, uint32_t chunk);
+  void ShmBarrier(const std::string& path, int process);
   void DeleteShm(const std::string& path) { shm_.erase(path); }
   void NamespaceSynced();
   uint64_t generation() const { return generation_; }
@@ -244,7 +258,11 @@ class SimEnv : public Env {
     uint64_t step;
   };
   std::vector<PendingUnlink> unlinks_;  // not yet committed by a sync, oldest first
-  std::map<std::string, std::map<uint32_t, std::unique_ptr<uint8_t[]>>> shm_;
+  std::map<std::string, std::unique_ptr<ShmVisibility>> shm_;  // per database file
+  Decisions* shm_decisions_ = nullptr;
+  ShmFaults shm_faults_;
+  // A visibility point of `process` in every shared memory it has stores pending in.
+  void ShmArrive(int process);
   StepHook step_hook_;
 };
 

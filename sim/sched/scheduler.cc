@@ -52,6 +52,7 @@ void Scheduler::HandOver(std::unique_lock<std::mutex>&) {
   const int next = live.empty() ? kMain : live[size_t(d_->Below(live.size()))];
   if (next != running_) ++switches_;
   running_ = next;
+  if (next != kMain && on_switch_) on_switch_(next);
   if (next == kMain) {
     main_wake_.notify_one();
   } else {

@@ -44,6 +44,9 @@ class Scheduler {
   // kills itself stops at once (Yield throws Killed).
   void Kill(int p);
 
+  // Called (baton held) with the process about to run, at every hand-over: SimEnv::set_process.
+  void set_on_switch(std::function<void(int)> fn) { on_switch_ = std::move(fn); }
+
   int current() const { return running_; }
   bool alive(int p) const { return procs_[size_t(p)]->state == State::kLive; }
   uint64_t switches() const { return switches_; }  // hand-overs between different processes
@@ -65,6 +68,7 @@ class Scheduler {
   void Body(int self);
 
   Decisions* d_;
+  std::function<void(int)> on_switch_;
   std::mutex mu_;
   std::condition_variable main_wake_;
   std::vector<std::unique_ptr<Process>> procs_;

@@ -3,6 +3,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/shm/publication.h"
 #include "sim/sched/scheduler.h"
+#include "sim/sim_env.h"
 
 namespace lsm::sim {
 namespace {
@@ -17,68 +18,83 @@ uint32_t BlockWord(uint32_t seq, uint32_t i) { return seq * 0x9E3779B1u + i * 0x
 
 PublicationResult RunPublication(uint64_t seed, const ShmFaults& faults, int rounds) {
   PrngDecisions d(seed);
-  ShmVisibility vis(2);
+  SimEnv env(nullptr, SimEnv::Options{});
+  env.set_shm_visibility(&d, faults);
   Scheduler sched(&d);
+  sched.set_on_switch([&](int p) { env.set_process(p); });
   PublicationResult r;
-  auto words = [&](int p) { return reinterpret_cast<uint32_t*>(vis.Map(p, 0)); };
   const uint32_t last_seq = uint32_t(rounds);
   bool writer_done = false;
-  uint32_t version = 0;  // the reader's last: it never takes an older record
-  auto read = [&] {
-    const uint32_t* mem = words(1);
-    auto got = shm::ReadPublished(mem, mem + kSlotWords, kSlotWords, [&] {
-      vis.Barrier(1, faults);
-      sched.Yield();
-    }, 3, version);
-    if (!got.ok()) {
-      ++r.busy;
-      return;
-    }
-    ++r.reads;
-    version = got->version;
+  auto fail = [&](const std::string& what) {
     if (!r.pass) return;
-    const std::vector<uint32_t>& rec = got->record;
-    if (rec.size() != 2 || rec[0] == 0 || rec[0] > last_seq || rec[1] != 64 + (rec[0] % kBlocks) * kBlockWords) {
-      r.pass = false;
-      r.message = absl::StrFormat("the reader took a record the writer never published (copy %d)", got->copy);
-      return;
-    }
-    for (uint32_t i = 0; i < kBlockWords; ++i) {
-      if (mem[rec[1] + i] != BlockWord(rec[0], i)) {
-        r.pass = false;
-        r.message = absl::StrFormat("the reader took record %u (copy %d) but its block's word %u is %08x, not %08x: "
-                                    "the record became visible before what it points at",
-                                    rec[0], got->copy, i, mem[rec[1] + i], BlockWord(rec[0], i));
-        return;
-      }
-    }
+    r.pass = false;
+    r.message = what;
+  };
+  // A process's handle on the database and its view of chunk 0 (opened as that process).
+  struct Handle {
+    std::unique_ptr<File> file;
+    uint32_t* mem = nullptr;
+  };
+  auto attach = [&](Handle* h) {
+    auto file = env.Open("db", OpenMode::kReadWriteCreate);
+    if (!file.ok()) return fail("open: " + file.status().ToString());
+    h->file = std::move(file).value();
+    auto chunk = h->file->ShmMap(0);
+    if (!chunk.ok()) return fail("shm map: " + chunk.status().ToString());
+    h->mem = reinterpret_cast<uint32_t*>(*chunk);
   };
   // Nothing is published at first: both slots are zeros, which no checksum accepts (the reader is busy
   // until the first record arrives, and then takes whichever copy is whole).
   sched.Spawn([&](int) {  // the writer: each barrier is a visibility point and a scheduling point
+    Handle h;
+    attach(&h);
+    if (h.mem == nullptr) return;
     for (uint32_t seq = 1; seq <= last_seq; ++seq) {
-      uint32_t* mem = words(0);
       const uint32_t block = 64 + (seq % kBlocks) * kBlockWords;
-      for (uint32_t i = 0; i < kBlockWords; ++i) mem[block + i] = BlockWord(seq, i);
+      for (uint32_t i = 0; i < kBlockWords; ++i) h.mem[block + i] = BlockWord(seq, i);
       const uint32_t record[] = {seq, block};
-      Status s = shm::Publish(mem, mem + kSlotWords, kSlotWords, record, [&] {
-        vis.Barrier(0, faults);
-        vis.Arrive(0, d, faults);
+      Status s = shm::Publish(h.mem, h.mem + kSlotWords, kSlotWords, record, [&] {
+        h.file->ShmBarrier();
         sched.Yield();
       });
-      if (!s.ok() && r.pass) {
-        r.pass = false;
-        r.message = s.ToString();
-      }
-      vis.Arrive(0, d, faults);
+      if (!s.ok()) fail(s.ToString());
       sched.Yield();
     }
     writer_done = true;
   });
   sched.Spawn([&](int) {  // the reader, until the writer is done (bounded, should the writer starve)
+    Handle h;
+    attach(&h);
+    if (h.mem == nullptr) return;
+    uint32_t version = 0;  // its last: it never takes an older record
     for (int i = 0; i < 100000 && !writer_done; ++i) {
-      read();
-      sched.Yield();
+      const uint32_t* mem = h.mem;
+      auto got = shm::ReadPublished(mem, mem + kSlotWords, kSlotWords, [&] {
+        h.file->ShmBarrier();
+        sched.Yield();
+      }, 3, version);
+      if (!got.ok()) {
+        ++r.busy;
+        sched.Yield();
+        continue;
+      }
+      ++r.reads;
+      version = got->version;
+      const std::vector<uint32_t>& rec = got->record;
+      if (rec.size() != 2 || rec[0] == 0 || rec[0] > last_seq || rec[1] != 64 + (rec[0] % kBlocks) * kBlockWords) {
+        fail(absl::StrFormat("the reader took a record the writer never published (copy %d)", got->copy));
+        sched.Yield();
+        continue;
+      }
+      for (uint32_t w = 0; w < kBlockWords; ++w) {
+        if (mem[rec[1] + w] != BlockWord(rec[0], w)) {
+          fail(absl::StrFormat("the reader took record %u (copy %d) but its block's word %u is %08x, not %08x: "
+                               "the record became visible before what it points at",
+                               rec[0], got->copy, w, mem[rec[1] + w], BlockWord(rec[0], w)));
+          break;
+        }
+      }
+      sched.Yield();  // after the check: what arrives later must not hide a premature record
     }
   });
   sched.Run();

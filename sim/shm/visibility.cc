@@ -20,8 +20,13 @@ ShmVisibility::Chunk& ShmVisibility::ViewOf(Process& proc, uint32_t chunk) {
   return *view;
 }
 
+ShmVisibility::Process& ShmVisibility::Proc(int p) {
+  if (size_t(p) >= procs_.size()) procs_.resize(size_t(p) + 1);
+  return procs_[size_t(p)];
+}
+
 uint8_t* ShmVisibility::Map(int p, uint32_t chunk) {
-  return reinterpret_cast<uint8_t*>(ViewOf(procs_[size_t(p)], chunk).data());
+  return reinterpret_cast<uint8_t*>(ViewOf(Proc(p), chunk).data());
 }
 
 void ShmVisibility::Capture(Process& proc) {
@@ -38,7 +43,7 @@ void ShmVisibility::Capture(Process& proc) {
 }
 
 void ShmVisibility::Barrier(int p, const ShmFaults& faults) {
-  Process& proc = procs_[size_t(p)];
+  Process& proc = Proc(p);
   Capture(proc);
   if (!faults.missing_barrier && !proc.batches.empty() && !proc.batches.back().empty()) proc.batches.emplace_back();
 }
@@ -68,7 +73,7 @@ void ShmVisibility::Deliver(size_t from, const Store& s) {
 }
 
 void ShmVisibility::Arrive(int p, Decisions& d, const ShmFaults& faults) {
-  Process& proc = procs_[size_t(p)];
+  Process& proc = Proc(p);
   Capture(proc);
   while (!proc.batches.empty() && proc.batches.front().empty()) proc.batches.erase(proc.batches.begin());
   if (proc.batches.empty()) return;
@@ -105,7 +110,7 @@ void ShmVisibility::Arrive(int p, Decisions& d, const ShmFaults& faults) {
 }
 
 void ShmVisibility::ArriveAll(int p) {
-  Process& proc = procs_[size_t(p)];
+  Process& proc = Proc(p);
   Capture(proc);
   for (const auto& batch : proc.batches) {
     for (const Store& s : batch) Deliver(size_t(p), s);
@@ -114,7 +119,7 @@ void ShmVisibility::ArriveAll(int p) {
 }
 
 void ShmVisibility::Crash(int p) {
-  Process& proc = procs_[size_t(p)];
+  Process& proc = Proc(p);
   proc.batches.clear();
   for (auto& [chunk, view] : proc.view) {
     *view = Memory(chunk);
@@ -132,7 +137,7 @@ void ShmVisibility::Clear() {  // zeroed in place: the pointers Map gave stay va
 }
 
 size_t ShmVisibility::Pending(int p) {
-  Process& proc = procs_[size_t(p)];
+  Process& proc = Proc(p);
   Capture(proc);
   size_t n = 0;
   for (const auto& batch : proc.batches) n += batch.size();

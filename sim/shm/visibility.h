@@ -33,7 +33,8 @@ struct ShmFaults {
 
 class ShmVisibility {
  public:
-  explicit ShmVisibility(int processes) : procs_(size_t(processes)) {}
+  // Processes are numbered from 0; a process is added when it first maps a chunk.
+  explicit ShmVisibility(int processes = 1) : procs_(size_t(processes)) {}
 
   // Process `p`'s copy of `chunk` (kShmChunkSize bytes, zeros at first): stores into it are p's stores.
   uint8_t* Map(int p, uint32_t chunk);
@@ -65,6 +66,7 @@ class ShmVisibility {
     std::vector<std::vector<Store>> batches;          // pending, oldest first; the last one open
   };
 
+  Process& Proc(int p);
   Chunk& Memory(uint32_t chunk);
   Chunk& ViewOf(Process& proc, uint32_t chunk);
   // Moves the words p changed since the last capture into its open batch.
