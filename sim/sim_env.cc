@@ -90,10 +90,11 @@ class SimFile : public File {
  public:
   SimFile(SimEnv* env, std::shared_ptr<SimEnv::Inode> inode, uint64_t id, bool read_only)
       : env_(env), inode_(std::move(inode)), id_(id), read_only_(read_only), generation_(env->generation()),
-        process_(env->process()) {}
+        process_(env->process()), epoch_(env->process_epoch(process_)) {}
 
   ~SimFile() override {
     inode_->locks.erase(id_);
+    env_->HandleClosed(id_);
     env_->Note("close", inode_->path, 0, 0, 0);
   }
 
@@ -196,6 +197,10 @@ class SimFile : public File {
       env_->Note(kind, inode_->path, offset, length, content);
       return Status::IoError(inode_->path + ": handle opened before a power loss");
     }
+    if (epoch_ != env_->process_epoch(process_)) {
+      env_->Note(kind, inode_->path, offset, length, content);
+      return Status::IoError(absl::StrFormat("%s: handle of process %d, which was killed", inode_->path, process_));
+    }
     return env_->Step(kind, inode_->path, offset, length, content);
   }
 
@@ -204,7 +209,8 @@ class SimFile : public File {
   uint64_t id_;
   bool read_only_;
   uint64_t generation_;
-  int process_;  // the simulated process that opened it
+  int process_;    // the simulated process that opened it
+  uint64_t epoch_;  // its epoch then: a killed process's handles are dead
 };
 
 }  // namespace
@@ -254,7 +260,8 @@ Result<std::unique_ptr<File>> SimEnv::Open(const std::string& path, OpenMode mod
     inode->pending->push_back(PendingOp{PendingOp::kCreate, 0, {}, step_});
     it = files_.emplace(path, std::move(inode)).first;
   }
-  return std::unique_ptr<File>(new SimFile(this, it->second, ++next_handle_, mode == OpenMode::kReadOnly));
+  handle_process_[++next_handle_] = process_;
+  return std::unique_ptr<File>(new SimFile(this, it->second, next_handle_, mode == OpenMode::kReadOnly));
 }
 
 Status SimEnv::Unlink(const std::string& path) {
@@ -359,6 +366,18 @@ std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& 
     trace_->Add(TraceEvent{step_, process_, "power-loss-applied", policy.name(), kept, lost, 0, {}});
   }
   return {kept, lost};
+}
+
+void SimEnv::KillProcess(int p) {
+  ++process_epochs_[p];
+  for (auto& [path, f] : files_) {
+    for (auto it = f->locks.begin(); it != f->locks.end();) {
+      auto owner = handle_process_.find(it->first);
+      it = owner != handle_process_.end() && owner->second == p ? f->locks.erase(it) : std::next(it);
+    }
+  }
+  for (auto& [path, vis] : shm_) vis->Crash(p);
+  if (trace_ != nullptr) trace_->Add(TraceEvent{step_, p, "process-killed", "", 0, 0, 0, {}});
 }
 
 void SimEnv::ProcessCrash() {

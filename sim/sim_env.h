@@ -157,6 +157,14 @@ class SimEnv : public Env {
   // shared memory is its view (sim/shm/visibility.h).
   void set_process(int p) { process_ = p; }
   int process() const { return process_; }
+  // One simulated process dies while the others run on: its handles fail from now on (kIoError), its
+  // locks go, its shared-memory stores that had not arrived are lost; files and every write it issued
+  // stay. (ProcessCrash is the whole single-process run dying.)
+  void KillProcess(int p);
+  uint64_t process_epoch(int p) const {
+    auto it = process_epochs_.find(p);
+    return it == process_epochs_.end() ? 0 : it->second;
+  }
   // How shared-memory stores reach other processes: at each barrier and Env call of a process with
   // stores pending, the decisions pick which arrive (null: all of them, at once).
   void set_shm_visibility(Decisions* d, ShmFaults faults) {
@@ -235,6 +243,7 @@ class SimEnv : public Env {
   void ShmBarrier(const std::string& path, int process);
   void DeleteShm(const std::string& path) { shm_.erase(path); }
   void NamespaceSynced();
+  void HandleClosed(uint64_t id) { handle_process_.erase(id); }
   uint64_t generation() const { return generation_; }
 
  private:
@@ -251,6 +260,8 @@ class SimEnv : public Env {
   uint64_t next_handle_ = 0;
   uint64_t generation_ = 0;  // bumped at power loss: older handles are dead
   int process_ = 0;
+  std::map<int, uint64_t> process_epochs_;  // bumped when the process is killed: its handles die
+  std::map<uint64_t, int> handle_process_;  // open handles' processes (for KillProcess's locks)
   std::map<std::string, std::shared_ptr<Inode>> files_;
   struct PendingUnlink {
     std::string path;

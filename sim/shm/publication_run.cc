@@ -16,7 +16,7 @@ uint32_t BlockWord(uint32_t seq, uint32_t i) { return seq * 0x9E3779B1u + i * 0x
 
 }  // namespace
 
-PublicationResult RunPublication(uint64_t seed, const ShmFaults& faults, int rounds) {
+PublicationResult RunPublication(uint64_t seed, const ShmFaults& faults, bool kill_writer, int rounds) {
   PrngDecisions d(seed);
   SimEnv env(nullptr, SimEnv::Options{});
   env.set_shm_visibility(&d, faults);
@@ -24,7 +24,7 @@ PublicationResult RunPublication(uint64_t seed, const ShmFaults& faults, int rou
   sched.set_on_switch([&](int p) { env.set_process(p); });
   PublicationResult r;
   const uint32_t last_seq = uint32_t(rounds);
-  bool writer_done = false;
+  bool writer_done = false, writer_killed = false;
   auto fail = [&](const std::string& what) {
     if (!r.pass) return;
     r.pass = false;
@@ -45,22 +45,31 @@ PublicationResult RunPublication(uint64_t seed, const ShmFaults& faults, int rou
   };
   // Nothing is published at first: both slots are zeros, which no checksum accepts (the reader is busy
   // until the first record arrives, and then takes whichever copy is whole).
-  sched.Spawn([&](int) {  // the writer: each barrier is a visibility point and a scheduling point
-    Handle h;
-    attach(&h);
-    if (h.mem == nullptr) return;
-    for (uint32_t seq = 1; seq <= last_seq; ++seq) {
+  // A writer from `seq` on. With kill_writer the first one may die at any of its barriers (the
+  // decisions pick): the successor repairs and goes on from the record it finds.
+  auto write = [&](int self, Handle& h, uint32_t seq) {
+    for (; seq <= last_seq; ++seq) {
       const uint32_t block = 64 + (seq % kBlocks) * kBlockWords;
       for (uint32_t i = 0; i < kBlockWords; ++i) h.mem[block + i] = BlockWord(seq, i);
       const uint32_t record[] = {seq, block};
       Status s = shm::Publish(h.mem, h.mem + kSlotWords, kSlotWords, record, [&] {
         h.file->ShmBarrier();
+        if (kill_writer && self == 0 && d.Below(8) == 0) {
+          writer_killed = true;
+          env.KillProcess(self);
+          sched.Kill(self);  // does not return
+        }
         sched.Yield();
       });
       if (!s.ok()) fail(s.ToString());
       sched.Yield();
     }
     writer_done = true;
+  };
+  sched.Spawn([&](int self) {  // the writer: each barrier is a visibility point and a scheduling point
+    Handle h;
+    attach(&h);
+    if (h.mem != nullptr) write(self, h, 1);
   });
   sched.Spawn([&](int) {  // the reader, until the writer is done (bounded, should the writer starve)
     Handle h;
@@ -97,8 +106,26 @@ PublicationResult RunPublication(uint64_t seed, const ShmFaults& faults, int rou
       sched.Yield();  // after the check: what arrives later must not hide a premature record
     }
   });
+  if (kill_writer) {
+    sched.Spawn([&](int self) {  // the successor: waits for the first writer's death (or end)
+      while (!writer_killed && !writer_done) sched.Yield();
+      if (writer_done) return;
+      Handle h;
+      attach(&h);
+      if (h.mem == nullptr) return;
+      // Neither copy valid is right only if no record ever reached the reader (the dead writer's stores
+      // that had not arrived are lost, a whole publication's included).
+      if (Status s = shm::Repair(h.mem, h.mem + kSlotWords, kSlotWords, [&] { h.file->ShmBarrier(); }); !s.ok() && r.reads > 0) {
+        return fail("repair after the writer died: " + s.ToString());
+      }
+      auto got = shm::ReadPublished(h.mem, h.mem + kSlotWords, kSlotWords, [] {}, 1);
+      write(self, h, got.ok() ? got->record[0] + 1 : 1);
+    });
+  }
   sched.Run();
   r.switches = sched.switches();
+  r.writer_killed = writer_killed;
+  if (kill_writer && !writer_done && r.pass) fail("the successor never finished");
   return r;
 }
 

@@ -19,9 +19,12 @@ struct PublicationResult {
   std::string message;   // the first violation
   uint64_t reads = 0;    // records the reader took
   uint64_t busy = 0;     // reads that found no valid copy within their attempts
-  uint64_t switches = 0; // scheduler hand-overs between the two processes
+  uint64_t switches = 0; // scheduler hand-overs between the processes
+  bool writer_killed = false;
 };
 
-PublicationResult RunPublication(uint64_t seed, const ShmFaults& faults, int rounds = 40);
+// kill_writer: the writer may be killed at any of its barriers (SimEnv::KillProcess: its stores not yet
+// arrived are lost, mid-publication included), and a successor process repairs and goes on.
+PublicationResult RunPublication(uint64_t seed, const ShmFaults& faults, bool kill_writer = false, int rounds = 40);
 
 }  // namespace lsm::sim

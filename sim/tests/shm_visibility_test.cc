@@ -121,6 +121,18 @@ TEST(ShmPublicationTest, ReadersNeverActOnATornOrPrematureRecord) {
   EXPECT_GT(reads, 10000u);
 }
 
+// The writer killed at any of its barriers, mid-publication included (its stores not yet arrived are
+// lost): readers still never act on a torn or premature record, and the successor repairs and finishes.
+TEST(ShmPublicationTest, AWriterKilledMidPublicationIsRepairedByItsSuccessor) {
+  int killed = 0;
+  for (uint64_t seed = 1; seed <= 1000; ++seed) {
+    const PublicationResult r = RunPublication(seed, {}, /*kill_writer=*/true);
+    ASSERT_TRUE(r.pass) << "seed " << seed << ": " << r.message;
+    killed += r.writer_killed;
+  }
+  EXPECT_GT(killed, 900);
+}
+
 // A reordered or missing barrier is a machine that breaks the contract: the protocol cannot survive it
 // (the record checksums itself, not the data it points at), and the run says so.
 TEST(ShmPublicationTest, BrokenBarriersAreCaught) {
