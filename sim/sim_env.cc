@@ -298,8 +298,7 @@ void SimEnv::ShmBarrier(const std::string& path, int process) {
 }
 
 void SimEnv::ShmArrive(int process) {
-  for (auto& [path, vis] : shm_) {
-    if (vis->Pending(process) == 0) continue;
+  for (auto& [path, vis] : shm_) {  // each captures the process's stores once, and draws nothing if none
     if (shm_decisions_ == nullptr) {
       vis->ArriveAll(process);
     } else {

@@ -501,13 +501,12 @@ class Explorer {
   uint64_t WindowedHash(const std::string& path, const Bytes& durable, std::span<const PendingOp> pending,
                         sim::CrashPolicy& policy, sim::Decisions& d, Worker& models, bool* exists) const {
     const uint64_t block = std::max<uint64_t>(SimEnv::kHashBlock, rec_.sector_size), size = durable.size();
-    uint64_t lo = size / block * block, hi = 0;
+    const uint64_t hi = sim::MaxEnd(pending);
+    uint64_t lo = size / block * block;
     bool truncated = false;
     for (const PendingOp& op : pending) {
       truncated |= op.kind == PendingOp::kTruncate;
-      if (op.kind != PendingOp::kWrite) continue;
-      lo = std::min(lo, op.offset / block * block);
-      hi = std::max<uint64_t>(hi, op.offset + op.data.size());
+      if (op.kind == PendingOp::kWrite) lo = std::min(lo, op.offset / block * block);
     }
     if (truncated) lo = 0;
     // Past the window the image is durable bytes no write reaches (none when the writes reach the end).
