@@ -22,6 +22,10 @@ constexpr int kConnectionLock = 2;
 
 constexpr uint32_t kMaxBlocks = 0x7FFFFFFF;
 
+// DMS1 is held only while a process connects or disconnects: waiting this long for it means one is stuck.
+constexpr int kConnectAttempts = 10000;
+constexpr uint64_t kConnectWaitMicros = 100;
+
 // The writer refuses keys out of order as a caller's mistake; coming from a merge of runs read off the
 // disk, it means a damaged run.
 Status OutOfOrderIsCorrupt(Status s) {
@@ -165,6 +169,7 @@ uint64_t Database::TakeAppendPoint() {
 }
 
 void Database::Published(uint64_t pages) {
+  worker_dirty_ = true;
   ++snap_.id;
   ++levels_version_;
   published_.reset();
@@ -201,12 +206,353 @@ Result<std::shared_ptr<Database>> Database::Open(Env* env, const std::string& pa
   auto file = env->Open(path, OpenMode::kReadWriteCreate);
   if (!file.ok()) return file.status();
   db->db_file_ = std::move(file).value();
-  Status lock = db->db_file_->Lock(kConnectionLock, LockMode::kExclusive);
-  if (lock.code() == Code::kBusy) return Status::Busy(path + ": database is open in another process");
-  LSM_RETURN_IF_ERROR(lock);
-  LSM_RETURN_IF_ERROR(db->Recover());
+  if (options.shared_memory && !inspect) {
+    LSM_RETURN_IF_ERROR(db->ConnectShared());
+  } else {
+    Status lock = db->db_file_->Lock(kConnectionLock, LockMode::kExclusive);
+    if (lock.code() == Code::kBusy) return Status::Busy(path + ": database is open in another process");
+    LSM_RETURN_IF_ERROR(lock);
+    LSM_RETURN_IF_ERROR(db->Recover());
+  }
   db->connections_ = 1;
   return db;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Shared memory
+
+Status Database::LockDms1() {
+  for (int i = 0; i < kConnectAttempts; ++i) {
+    Status s = db_file_->Lock(shm::kDms1Lock, LockMode::kExclusive);
+    if (s.code() != Code::kBusy) return s;
+    env_->Yield();
+    env_->SleepMicros(kConnectWaitMicros);
+  }
+  return Status::Busy(absl::StrFormat("%s: another process has been connecting or disconnecting for %d attempts (DMS1)",
+                                      path_, kConnectAttempts));
+}
+
+Status Database::ConnectShared() {
+  shared_ = std::make_unique<shm::SharedState>(db_file_.get());  // the raw handle, under any cache
+  LSM_RETURN_IF_ERROR(LockDms1());
+  Status s = [&]() -> Status {
+    // DMS2 is held shared by every connected process; a non-sharing one holds it exclusive.
+    auto others = db_file_->TestLock(shm::kDms2Lock, 1, LockMode::kExclusive);
+    if (!others.ok()) return others.status();
+    LSM_RETURN_IF_ERROR(shared_->Attach());
+    auto reusable = [this](uint32_t gen) { return TreeGenReusable(gen); };
+    if (!*others || !shared_->Initialized()) {
+      // Nobody else is connected (or everybody died, or the first one failed): shared memory is
+      // rebuilt from the files.
+      shared_->Clear();
+      shm_tree_ = std::make_unique<shm::ShmTree>(&shared_->chunks(), shm::ShmTreeState{}, reusable);
+      LSM_RETURN_IF_ERROR(Recover());
+      worker_dirty_ = true;
+      ++worker_holds_;
+      LSM_RETURN_IF_ERROR(EndWork(Status::Ok()));
+      return PublishTree();
+    }
+    auto w = shared_->ReadWorker();
+    if (!w.ok()) return w.status();
+    LSM_RETURN_IF_ERROR(LoadWorker(w->first, w->second, true));
+    auto log = env_->Open(log_path_, OpenMode::kReadWriteCreate);
+    if (!log.ok()) return log.status();
+    log_file_ = std::move(log).value();
+    auto h = shared_->ReadTree();
+    if (!h.ok()) return h.status();
+    shm_tree_ = std::make_unique<shm::ShmTree>(&shared_->chunks(), h->first.tree, reusable);
+    LoadTree(h->first, h->second);
+    return Status::Ok();
+  }();
+  if (s.ok()) {
+    s = db_file_->Lock(shm::kDms2Lock, LockMode::kShared);
+    if (s.code() == Code::kBusy) s = Status::Busy(path_ + ": database is open in a process that does not share it");
+  }
+  (void)db_file_->Lock(shm::kDms1Lock, LockMode::kUnlocked);
+  return s;
+}
+
+Status Database::LoadWorker(const shm::WorkerRecord& w, uint32_t version, bool for_work) {
+  if (version != worker_version_ || !geometry_known_) {
+    if (version != own_worker_version_ || !geometry_known_) {
+      // Another process's work: its merge state, its pages and its free list replace ours.
+      merge_.reset();
+      if (auto* cache = dynamic_cast<CachedFile*>(db_file_.get())) cache->Invalidate();
+    }
+    snap_ = w.snap;
+    worker_delta_ = std::move(snap_.freelist);
+    snap_.freelist.clear();
+    synced_id_ = w.synced_id;
+    meta_page_ = w.meta_page;
+    pages_since_checkpoint_ = w.pages_since_checkpoint;
+    flushed_gen_ = w.flushed_gen;
+    synced_log_ = w.synced_log;
+    if (!geometry_known_) UseGeometry();
+    ++levels_version_;
+    published_.reset();
+    worker_version_ = version;
+  }
+  if (for_work && free_version_ != version) {
+    LSM_RETURN_IF_ERROR(LoadFreeList(worker_delta_));
+    free_version_ = version;
+  }
+  return Status::Ok();
+}
+
+void Database::LoadTree(const shm::TreeHeader& h, uint32_t version) {
+  if (version == tree_version_) return;
+  shm_tree_->Reset(h.tree);
+  published_tree_ = h.tree;
+  commit_seq_ = h.commit_seq;
+  user_version_ = h.user_version;
+  LogRecovery rec = LogRecovery::Empty(h.log_end);
+  rec.regions = h.regions;
+  log_ = std::make_unique<LogWriter>(log_file_.get(), rec, options_.safety);
+  tree_version_ = version;
+}
+
+shm::WorkerRecord Database::WorkerNow() const {
+  shm::WorkerRecord w;
+  w.snap = snap_;
+  w.snap.freelist = free_.Delta();
+  w.synced_id = synced_id_;
+  w.meta_page = meta_page_;
+  w.synced_log = synced_log_;
+  w.pages_since_checkpoint = pages_since_checkpoint_;
+  w.flushed_gen = flushed_gen_;
+  return w;
+}
+
+Status Database::PublishTree() {
+  shm_tree_->Published();
+  shm::TreeHeader h;
+  h.tree = shm_tree_->state();
+  h.commit_seq = commit_seq_;
+  h.user_version = user_version_;
+  h.log_end = log_->position();
+  h.regions = log_->regions();
+  auto v = shared_->PublishTree(h);
+  if (!v.ok()) return v.status();
+  tree_version_ = *v;
+  published_tree_ = h.tree;
+  tree_dirty_ = false;
+  return Status::Ok();
+}
+
+Status Database::BeginWrite() {
+  if (writer_holds_++ > 0) return Status::Ok();
+  Status s = [&]() -> Status {
+    Status lock = db_file_->Lock(shm::kWriterLock, LockMode::kExclusive);
+    if (lock.code() == Code::kBusy) return Status::Busy(path_ + ": another process is writing");
+    LSM_RETURN_IF_ERROR(lock);
+    // A writer that died between the header's two copies left them different.
+    LSM_RETURN_IF_ERROR(shared_->RepairTree());
+    auto h = shared_->ReadTree();
+    if (!h.ok()) return h.status();
+    LoadTree(h->first, h->second);
+    if (worker_holds_ == 0) {
+      auto w = shared_->ReadWorker();
+      if (!w.ok()) return w.status();
+      LSM_RETURN_IF_ERROR(LoadWorker(w->first, w->second, false));
+    }
+    // The log before the newest synced checkpoint is free, whoever synced it.
+    if (synced_id_ != 0) log_->CheckpointSynced(synced_log_);
+    reader_floor_.reset();
+    return Status::Ok();
+  }();
+  if (!s.ok()) {
+    --writer_holds_;
+    (void)db_file_->Lock(shm::kWriterLock, LockMode::kUnlocked);
+  }
+  return s;
+}
+
+Status Database::EndWrite() {
+  if (--writer_holds_ > 0) return Status::Ok();
+  Status s = tree_dirty_ && broken_.ok() ? PublishTree() : Status::Ok();
+  (void)db_file_->Lock(shm::kWriterLock, LockMode::kUnlocked);
+  return s;
+}
+
+Status Database::BeginWork(bool checkpointer) {
+  if (worker_holds_++ > 0) return Status::Ok();
+  Status s = [&]() -> Status {
+    Status lock = db_file_->Lock(shm::kWorkerLock, LockMode::kExclusive);
+    if (lock.code() == Code::kBusy) return Status::Busy(path_ + ": another process is flushing or merging");
+    LSM_RETURN_IF_ERROR(lock);
+    if (checkpointer) {
+      lock = db_file_->Lock(shm::kCheckpointerLock, LockMode::kExclusive);
+      if (lock.code() == Code::kBusy) return Status::Busy(path_ + ": another process is checkpointing");
+      LSM_RETURN_IF_ERROR(lock);
+    }
+    // A worker that died between the record's two copies left them different.
+    LSM_RETURN_IF_ERROR(shared_->RepairWorker());
+    auto w = shared_->ReadWorker();
+    if (!w.ok()) return w.status();
+    return LoadWorker(w->first, w->second, true);
+  }();
+  if (!s.ok()) {
+    --worker_holds_;
+    (void)db_file_->Lock(shm::kCheckpointerLock, LockMode::kUnlocked);
+    (void)db_file_->Lock(shm::kWorkerLock, LockMode::kUnlocked);
+  }
+  return s;
+}
+
+Status Database::EndWork(Status s) {
+  if (--worker_holds_ > 0) return s;
+  // Work that failed half-way is not published: the others go on from the last record.
+  if (worker_dirty_ && broken_.ok()) {
+    auto v = shared_->PublishWorker(WorkerNow());
+    if (!v.ok() && s.ok()) s = v.status();
+    if (v.ok()) {
+      worker_version_ = own_worker_version_ = free_version_ = *v;
+      worker_delta_ = free_.Delta();
+      worker_dirty_ = false;
+    }
+  }
+  (void)db_file_->Lock(shm::kCheckpointerLock, LockMode::kUnlocked);
+  (void)db_file_->Lock(shm::kWorkerLock, LockMode::kUnlocked);
+  return s;
+}
+
+template <typename F>
+Status Database::InRoles(int roles, F f) {
+  if (!shared_) return f();
+  if (roles & kWriterRole) LSM_RETURN_IF_ERROR(BeginWrite());
+  Status s = (roles & kWorkerRole) ? BeginWork(roles & kCheckpointerRole) : Status::Ok();
+  if (s.ok()) {
+    s = f();
+    if (roles & kWorkerRole) s = EndWork(s);
+  }
+  if (roles & kWriterRole) {
+    Status e = EndWrite();
+    if (s.ok()) s = e;
+  }
+  return s;
+}
+
+Status Database::ClaimWriter(const void* owner, std::optional<uint64_t> since) {
+  if (writer_ == owner) return Status::Ok();
+  if (writer_ != nullptr) return Status::Busy(path_ + ": another connection is writing");
+  if (shared_) LSM_RETURN_IF_ERROR(BeginWrite());
+  if (since && *since != commit_seq_) {
+    if (shared_) (void)EndWrite();
+    return Status::Busy(path_ + ": another connection committed since this transaction began (roll back and retry)");
+  }
+  writer_ = owner;
+  return Status::Ok();
+}
+
+void Database::ReleaseWriter(const void* owner) {
+  if (writer_ != owner) return;
+  writer_ = nullptr;
+  if (shared_) (void)EndWrite();  // commits were published as they were made
+}
+
+bool Database::TreeGenReusable(uint32_t gen) {
+  if (!reader_floor_) {
+    uint32_t floor = tree_readers_.empty() ? ~uint32_t{0} : *tree_readers_.begin();
+    auto others = shared_->OldestReader();
+    if (!others.ok()) {
+      floor = 0;  // cannot tell: reuse nothing
+    } else if (*others) {
+      floor = std::min(floor, (*others)->gen);
+    }
+    reader_floor_ = floor;
+  }
+  return gen < *reader_floor_;
+}
+
+std::unique_ptr<RecordCursor> Database::TreeCursor(const ReadView& v) const {
+  if (v.tree) return v.tree->NewCursor();
+  return shm::ShmTree::NewCursor(&shared_->chunks(), v.shm_tree);
+}
+
+Result<ReadView> Database::OpenSharedView() {
+  Status last;
+  for (int attempt = 0; attempt < shm::kReadAttempts; ++attempt) {
+    if (attempt > 0) {
+      db_file_->ShmBarrier();
+      env_->Yield();
+    }
+    auto h = shared_->ReadTree();
+    if (!h.ok()) {
+      last = h.status();
+      continue;
+    }
+    // The header before the levels it goes with: a flush publishes the levels first.
+    db_file_->ShmBarrier();
+    auto w = shared_->ReadWorker();
+    if (!w.ok()) {
+      last = w.status();
+      continue;
+    }
+    if (uint64_t{w->first.flushed_gen} + 1 < h->first.tree.gen) {
+      last = Status::Busy(absl::StrFormat("tree generation %u is newer than the levels (which hold up to %u)",
+                                          h->first.tree.gen, w->first.flushed_gen));
+      continue;
+    }
+    const shm::ReaderMark mark{h->first.tree.gen, w->first.snap.id};
+    auto slot = shared_->TakeReaderSlot(mark);
+    if (!slot.ok()) {
+      if (slot.status().code() != Code::kBusy) return slot.status();
+      last = slot.status();
+      continue;
+    }
+    // Re-validate: what the slot protects must still be what is published.
+    auto h2 = shared_->ReadTree();
+    auto w2 = shared_->ReadWorker();
+    if (!h2.ok() || !w2.ok() || h2->second != h->second || w2->second != w->second) {
+      shared_->ReleaseReaderSlot(*slot);
+      last = Status::Busy("the published state changed while a reader slot was taken");
+      continue;
+    }
+    Status mapped = shared_->chunks().MapBelow(h->first.tree.nchunks);
+    if (!mapped.ok()) {
+      shared_->ReleaseReaderSlot(*slot);
+      return mapped;
+    }
+    if (client_version_ != w->second || !client_snap_) {
+      if (w->second != own_worker_version_ && w->second != cache_version_) {
+        // Another process's worker may have reused blocks this process has cached.
+        if (auto* cache = dynamic_cast<CachedFile*>(db_file_.get())) cache->Invalidate();
+      }
+      cache_version_ = w->second;
+      auto snap = std::make_shared<lsm::Checkpoint>(std::move(w->first.snap));
+      snap->freelist.clear();
+      client_snap_ = std::move(snap);
+      client_version_ = w->second;
+    }
+    ReadView v;
+    v.shm_tree = h->first.tree;
+    v.snap = client_snap_;
+    v.commit_seq = h->first.commit_seq;
+    v.user_version = h->first.user_version;
+    v.pin = readers_.insert(client_snap_->id);
+    v.gen_pin = tree_readers_.insert(h->first.tree.gen);
+    v.slot = *slot;
+    return v;
+  }
+  return Status::Busy(absl::StrFormat("%s: no consistent snapshot in shared memory after %d attempts: %s", path_,
+                                      shm::kReadAttempts, last.message()));
+}
+
+Status Database::CloseShared() {
+  Status s = LockDms1();
+  if (s.ok()) {
+    auto others = db_file_->TestLock(shm::kDms2Lock, 1, LockMode::kExclusive);
+    if (!others.ok()) {
+      s = others.status();
+    } else if (!*others) {
+      // The last process to leave flushes, checkpoints and cleans up, then deletes shared memory.
+      s = LastClose();
+      if (s.ok()) s = db_file_->ShmUnmap(true);
+    }
+  }
+  shared_->chunks().Forget();
+  CloseFiles();  // and with the handle go its locks
+  return s;
 }
 
 Status Database::Join(const Options& options) {
@@ -266,11 +612,7 @@ Status Database::Recover() {
     }
     snap_ = Checkpoint::Empty(options_.page_size, options_.block_size);
   }
-  geom_ = Geometry{snap_.pgsz, snap_.blksz};
-  if (options_.cache_kb > 0) {
-    db_file_ = std::make_unique<CachedFile>(std::move(db_file_), geom_.pgsz, size_t{options_.cache_kb} * 1024,
-                                            options_.mmap);
-  }
+  UseGeometry();
   user_version_ = snap_.user_version;
   auto chains = ValidateSnapshot();
   if (!chains.ok()) return chains.status();
@@ -306,6 +648,15 @@ Status Database::Recover() {
   log_ = std::make_unique<LogWriter>(log_file_.get(), *rec, options_.safety);
   stats_.log_replayed_commits = rec->commits;
   return Status::Ok();
+}
+
+void Database::UseGeometry() {
+  geometry_known_ = true;
+  geom_ = Geometry{snap_.pgsz, snap_.blksz};
+  if (options_.cache_kb > 0) {
+    db_file_ = std::make_unique<CachedFile>(std::move(db_file_), geom_.pgsz, size_t{options_.cache_kb} * 1024,
+                                            options_.mmap);
+  }
 }
 
 // The decoder checked every field against the checkpoint's own geometry; here every run's block chain is
@@ -387,29 +738,52 @@ Status Database::AllLevelSources(const lsm::Checkpoint& snap, std::vector<std::u
   return Status::Ok();
 }
 
-ReadView Database::OpenView() {
+Result<ReadView> Database::OpenView() {
+  if (shared_) return OpenSharedView();
   if (!published_) published_ = std::make_shared<const lsm::Checkpoint>(snap_);
-  return ReadView{tree_, published_, commit_seq_, user_version_, readers_.insert(published_->id)};
+  ReadView v;
+  v.tree = tree_;
+  v.snap = published_;
+  v.commit_seq = commit_seq_;
+  v.user_version = user_version_;
+  v.pin = readers_.insert(published_->id);
+  return v;
 }
 
 ReadView Database::CopyView(const ReadView& v) {
-  return ReadView{v.tree, v.snap, v.commit_seq, v.user_version, readers_.insert(v.snap->id)};
+  ReadView copy = v;
+  copy.pin = readers_.insert(v.snap->id);
+  if (v.slot >= 0) {
+    copy.gen_pin = tree_readers_.insert(v.shm_tree.gen);
+    shared_->AddReaderRef(v.slot);
+  }
+  return copy;
 }
 
 void Database::CloseView(ReadView& v) {
   if (!v.snap) return;
   readers_.erase(v.pin);
+  if (v.slot >= 0) {
+    tree_readers_.erase(v.gen_pin);
+    shared_->ReleaseReaderSlot(v.slot);
+  }
   v = ReadView{};
 }
 
-uint64_t Database::ReuseThreshold() const {
-  return readers_.empty() ? synced_id_ : std::min(synced_id_, *readers_.begin());
+uint64_t Database::ReuseThreshold() {
+  uint64_t t = readers_.empty() ? synced_id_ : std::min(synced_id_, *readers_.begin());
+  if (shared_) {
+    auto others = shared_->OldestReader();
+    if (!others.ok()) return 0;  // cannot tell: reuse only what no snapshot ever used
+    if (*others) t = std::min(t, (*others)->snap_id);
+  }
+  return t;
 }
 
 Status Database::ViewSources(const ReadView& v, const Tree* overlay,
                              std::vector<std::unique_ptr<RecordCursor>>* out) {
   if (overlay) out->push_back(overlay->NewCursor());
-  out->push_back(v.tree->NewCursor());
+  out->push_back(TreeCursor(v));
   return AllLevelSources(*v.snap, out);
 }
 
@@ -437,11 +811,18 @@ Result<std::optional<Bytes>> Database::ProbeLevels(const lsm::Checkpoint& snap,
 }
 
 Result<std::optional<Bytes>> Database::Get(ByteView key, const Tree* overlay, const ReadView* view) {
+  if (shared_ && !view) {
+    // The current state is what shared memory says now: a snapshot of it.
+    auto now = OpenView();
+    if (!now.ok()) return now.status();
+    auto got = Get(key, overlay, &*now);
+    CloseView(*now);
+    return got;
+  }
   Bytes value;
-  const Tree& tree = view ? *view->tree : *tree_;
-  for (const Tree* t : {overlay, &tree}) {
-    if (!t) continue;
-    auto c = t->NewCursor();
+  for (int source = 0; source < 2; ++source) {
+    if (source == 0 && !overlay) continue;
+    auto c = source == 0 ? overlay->NewCursor() : view ? TreeCursor(*view) : tree_->NewCursor();
     auto v = Probe(*c, key, &value);
     if (!v.ok()) return v.status();
     if (*v == Verdict::kPresent) return std::optional<Bytes>(std::move(value));
@@ -465,7 +846,15 @@ Result<std::optional<Bytes>> Database::Get(ByteView key, const Tree* overlay, co
 }
 
 Result<std::string> Database::Check() {
-  return CheckIntegrity(db_file_.get(), snap_, free_.entries());
+  std::string problems;
+  Status s = InRoles(kWorkerRole, [&]() -> Status {
+    auto p = CheckIntegrity(db_file_.get(), snap_, free_.entries());
+    if (!p.ok()) return p.status();
+    problems = std::move(p).value();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return problems;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -486,9 +875,16 @@ Status Database::LogAndApply(AppendOps append, ApplyOps apply) {
       return s;
     }
   }
-  LSM_RETURN_IF_ERROR(apply());
+  Status applied = apply();
+  if (!applied.ok()) {
+    // Logged but not applied (shared memory ran out): only a reopen, replaying the log, sorts it out.
+    // The others go on from the published tree, and the next writer overwrites the record.
+    if (shared_) shm_tree_->Reset(published_tree_);
+    return Fail(applied);
+  }
   ++commit_seq_;
   ++stats_.commits;
+  if (shared_) return PublishTree();
   return Status::Ok();
 }
 
@@ -512,24 +908,33 @@ Status Database::Commit(LogOp::Kind kind, ByteView key, ByteView value) {
 }
 
 Status Database::AfterCommit(const Options& conn) {
-  if (tree_->bytes() >= uint64_t{conn.autoflush_kb} * 1024) {
-    const uint64_t before = pages_since_checkpoint_;
-    LSM_RETURN_IF_ERROR(Flush());
-    if (conn.autowork) {
-      const uint64_t flushed = pages_since_checkpoint_ - before;
-      const int64_t budget = int64_t(std::max<uint64_t>(flushed, 1) * (snap_.levels.size() + 1));
-      auto w = DoWork(int(conn.automerge), budget, false);
-      if (!w.ok()) return w.status();
-    }
+  // With shared memory, another process busy writing or working does it later instead.
+  auto busy_is_fine = [&](Status s) { return shared_ && s.code() == Code::kBusy ? Status::Ok() : s; };
+  if (TreeBytes() >= uint64_t{conn.autoflush_kb} * 1024) {
+    LSM_RETURN_IF_ERROR(busy_is_fine(InRoles(kWriterRole | kWorkerRole, [&]() -> Status {
+      const uint64_t before = pages_since_checkpoint_;
+      LSM_RETURN_IF_ERROR(FlushTree());
+      if (conn.autowork) {
+        const uint64_t flushed = pages_since_checkpoint_ - before;
+        const int64_t budget = int64_t(std::max<uint64_t>(flushed, 1) * (snap_.levels.size() + 1));
+        auto w = DoWork(int(conn.automerge), budget, false);
+        if (!w.ok()) return w.status();
+      }
+      return Status::Ok();
+    })));
   }
   if (conn.autocheckpoint_kb > 0 && pages_since_checkpoint_ * geom_.pgsz >= uint64_t{conn.autocheckpoint_kb} * 1024) {
-    LSM_RETURN_IF_ERROR(Checkpoint());
+    LSM_RETURN_IF_ERROR(busy_is_fine(Checkpoint()));
   }
   return Status::Ok();
 }
 
 Status Database::ApplyCommitted(LogOp::Kind kind, ByteView key, ByteView value) {
   if (kind != LogOp::kUserVersion) {
+    if (shared_) {
+      tree_dirty_ = true;
+      return ApplyTo(shm_tree_.get(), kind, key, value);
+    }
     ApplyTo(&MutableTree(), kind, key, value);
     return Status::Ok();
   }
@@ -556,6 +961,20 @@ void Database::ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView valu
     case LogOp::kUserVersion:
       break;
   }
+}
+
+Status Database::ApplyTo(shm::ShmTree* tree, LogOp::Kind kind, ByteView key, ByteView value) {
+  switch (kind) {
+    case LogOp::kPut:
+      return tree->Put(kTopicUser, key, value);
+    case LogOp::kDelete:
+      return tree->Erase(kTopicUser, key);
+    case LogOp::kDeleteRange:
+      return tree->EraseRange(key, value);
+    case LogOp::kUserVersion:
+      break;
+  }
+  return Status::Ok();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -618,11 +1037,20 @@ Status Database::WriteTopLevel(std::vector<std::unique_ptr<RecordCursor>> source
 }
 
 Status Database::Flush() {
-  if (tree_->empty() && snap_.user_version == user_version_) return Status::Ok();
+  return InRoles(kWriterRole | kWorkerRole, [&] { return FlushTree(); });
+}
+
+Status Database::FlushTree() {
+  if (TreeEmpty() && snap_.user_version == user_version_) return Status::Ok();
   LSM_RETURN_IF_ERROR(Fail(MakeRoomForLevel()));
   const bool carry = free_.Delta().size() > options_.max_freelist / 2;
   std::vector<std::unique_ptr<RecordCursor>> sources;
-  sources.push_back(tree_->NewCursor());
+  if (shared_) {
+    LSM_RETURN_IF_ERROR(shared_->chunks().MapBelow(shm_tree_->state().nchunks));
+    sources.push_back(shm::ShmTree::NewCursor(&shared_->chunks(), shm_tree_->state()));
+  } else {
+    sources.push_back(tree_->NewCursor());
+  }
   uint64_t pages = 0;
   LSM_RETURN_IF_ERROR(Fail(WriteTopLevel(std::move(sources), 0, carry, &pages)));
   // The snapshot now holds every commit up to the log's end: recovery replays from there. The toggle
@@ -630,7 +1058,14 @@ Status Database::Flush() {
   const LogPosition pos = log_->position();
   snap_.log = LogPointer{(pos.offset << 1) | ((snap_.log.offset & 1) ^ 1), pos.cksum0, pos.cksum1};
   snap_.user_version = user_version_;
-  tree_ = std::make_shared<Tree>();  // views may still hold the old one
+  if (shared_) {
+    // The levels now hold this generation: readers of it keep its chunks until they are done.
+    flushed_gen_ = shm_tree_->state().gen;
+    shm_tree_->StartGeneration();
+    tree_dirty_ = true;
+  } else {
+    tree_ = std::make_shared<Tree>();  // views may still hold the old one
+  }
   ++stats_.flushes;
   Published(pages);
   return Fail(SpillFreelistIfNeeded());
@@ -828,18 +1263,28 @@ Result<uint64_t> Database::Work(const Options& conn, int nmerge, int64_t nkb) {
   if (nmerge <= 0) nmerge = int(conn.automerge);
   int64_t budget = -1;
   if (nkb >= 0) budget = std::max<int64_t>(nkb > 0 ? 1 : 0, nkb * 1024 / int64_t(geom_.pgsz));
-  auto pages = DoWork(nmerge, budget, false);
-  if (!pages.ok()) return pages.status();
-  if (conn.autocheckpoint_kb > 0 && pages_since_checkpoint_ * geom_.pgsz >= uint64_t{conn.autocheckpoint_kb} * 1024) {
-    LSM_RETURN_IF_ERROR(Checkpoint());
-  }
-  return *pages * geom_.pgsz / 1024;
+  uint64_t pages = 0;
+  LSM_RETURN_IF_ERROR(InRoles(kWorkerRole, [&]() -> Status {
+    auto done = DoWork(nmerge, budget, false);
+    if (!done.ok()) return done.status();
+    pages = *done;
+    if (conn.autocheckpoint_kb > 0 &&
+        pages_since_checkpoint_ * geom_.pgsz >= uint64_t{conn.autocheckpoint_kb} * 1024) {
+      LSM_RETURN_IF_ERROR(Checkpoint());
+    }
+    return Status::Ok();
+  }));
+  return pages * geom_.pgsz / 1024;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Checkpoints and close
 
 Status Database::Checkpoint() {
+  return InRoles(kWorkerRole | kCheckpointerRole, [&] { return WriteCheckpoint(); });
+}
+
+Status Database::WriteCheckpoint() {
   if (snap_.id == synced_id_ && meta_page_ != MetaPage::kNone) return Status::Ok();
   // A file with a larger id is refused at open (CheckWriteSafety): do not write one.
   if (snap_.id > kMaxOpenCheckpointId) {
@@ -867,12 +1312,15 @@ Status Database::Checkpoint() {
   if (sync) LSM_RETURN_IF_ERROR(Fail(db_file_->Sync()));
   meta_page_ = target;
   synced_id_ = snap_.id;
+  synced_log_ = LogPositionOf(snap_.log);
+  worker_dirty_ = true;
   pages_since_checkpoint_ = 0;
   ++stats_.checkpoints;
   if (std::any_of(snap_.levels.begin(), snap_.levels.end(), [](const Level& l) { return !l.rhs.empty(); })) {
     ++stats_.checkpoints_mid_merge;
   }
-  log_->CheckpointSynced(LogPositionOf(snap_.log));
+  // With shared memory the log is the writer's: the next one frees it (BeginWrite).
+  if (!shared_ || writer_holds_ > 0) log_->CheckpointSynced(synced_log_);
   return Status::Ok();
 }
 
@@ -882,6 +1330,13 @@ Status Database::Close() {
     CloseFiles();
     return Status::Ok();
   }
+  if (shared_) return CloseShared();
+  Status s = LastClose();
+  CloseFiles();
+  return s;
+}
+
+Status Database::LastClose() {
   Status s = broken_;
   if (s.ok()) {
     s = Flush();
@@ -902,7 +1357,6 @@ Status Database::Close() {
       if (s.code() == Code::kNotFound) s = Status::Ok();
     }
   }
-  CloseFiles();
   return s;
 }
 

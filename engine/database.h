@@ -28,16 +28,20 @@
 #include "engine/lsm/run_filter.h"
 #include "engine/lsm/segment.h"
 #include "engine/lsm/tree.h"
+#include "engine/shm/shared_state.h"
 
 namespace lsm {
 
 // What a reader sees: the committed tree and the levels as they were when the view was opened.
 struct ReadView {
-  std::shared_ptr<const Tree> tree;
+  std::shared_ptr<const Tree> tree;        // null with shared memory: the tree is shm_tree
+  shm::ShmTreeState shm_tree;
   std::shared_ptr<const lsm::Checkpoint> snap;  // levels and redirects (the rest is not read)
   uint64_t commit_seq = 0;                 // commits the database had made
   uint32_t user_version = 0;
   std::multiset<uint64_t>::iterator pin;   // in Database::readers_
+  std::multiset<uint32_t>::iterator gen_pin;  // in Database::tree_readers_ (shared memory)
+  int slot = -1;                           // the reader slot protecting it (shared memory)
 };
 
 class Database {
@@ -64,17 +68,22 @@ class Database {
   // before every call; the calls below assume it.
   Status Usable() const;
   bool closed() const { return closed_; }
+  bool shared() const { return shared_ != nullptr; }
 
   // Connections. Join (REQUIRES: not closed) fails when `options` ask for other promises than the ones
   // it keeps; Leave returns true for the last connection, which must then Close or Abandon.
   Status Join(const Options& options);
   bool Leave();
-  // The write lock: one connection writes at a time (the seed's WRITER lock). Owners are opaque.
+  // The write lock: one connection writes at a time (the seed's WRITER lock; with shared memory also
+  // the Env's, so one process at a time). Owners are opaque. Claim fails with kBusy while another
+  // connection or process writes, or if the database committed since `since` (a transaction's
+  // snapshot's commit count: it is stale).
   const void* writer() const { return writer_; }
-  void set_writer(const void* owner) { writer_ = owner; }
+  Status ClaimWriter(const void* owner, std::optional<uint64_t> since);
+  void ReleaseWriter(const void* owner);
 
-  // Snapshots for readers.
-  ReadView OpenView();
+  // Snapshots for readers (kBusy with shared memory when no consistent one can be had).
+  Result<ReadView> OpenView();
   ReadView CopyView(const ReadView& v);
   void CloseView(ReadView& v);
   // Cursors over a view, newest first (an overlay, if given, before everything).
@@ -88,6 +97,7 @@ class Database {
   Status Commit(LogOp::Kind kind, ByteView key, ByteView value);
   // A tree op to `tree`; a user version is not one (ignored).
   static void ApplyTo(Tree* tree, LogOp::Kind kind, ByteView key, ByteView value);
+  static Status ApplyTo(shm::ShmTree* tree, LogOp::Kind kind, ByteView key, ByteView value);
   // A connection's commit is done: autoflush, autowork and autocheckpoint by its options.
   Status AfterCommit(const Options& conn);
 
@@ -106,6 +116,36 @@ class Database {
   Database(Env* env, std::string path, Options options);
 
   Status Recover();
+  // Wraps the db file in the page cache once the geometry is known.
+  void UseGeometry();
+
+  // Shared memory (shm/shared_state.h). Connect: under DMS1, the first process recovers from disk and
+  // publishes; the others load what is published. Begin/End pairs nest; the outermost takes the Env
+  // lock and loads what another process published since, and the outermost End publishes and unlocks.
+  Status ConnectShared();
+  Status BeginWrite();
+  Status EndWrite();
+  Status BeginWork(bool checkpointer = false);
+  Status EndWork(Status s);
+  Status LoadWorker(const shm::WorkerRecord& w, uint32_t version, bool for_work);
+  void LoadTree(const shm::TreeHeader& h, uint32_t version);
+  shm::WorkerRecord WorkerNow() const;
+  Status PublishTree();
+  Result<ReadView> OpenSharedView();
+  bool TreeGenReusable(uint32_t gen);
+  bool TreeEmpty() const { return shared_ ? shm_tree_->empty() : tree_->empty(); }
+  uint64_t TreeBytes() const { return shared_ ? shm_tree_->state().bytes : tree_->bytes(); }
+  std::unique_ptr<RecordCursor> TreeCursor(const ReadView& v) const;
+  // The last process to leave (the others only let go of their locks).
+  Status CloseShared();
+  Status LockDms1();
+  // Runs `f` holding the roles (shared memory; otherwise just runs it).
+  enum Role { kWriterRole = 1, kWorkerRole = 2, kCheckpointerRole = 4 };
+  template <typename F>
+  Status InRoles(int roles, F f);
+  Status FlushTree();
+  Status WriteCheckpoint();
+  Status LastClose();
   Status LoadFreeList(const std::vector<FreeEntry>& delta);
   Result<std::vector<RunChain>> ValidateSnapshot() const;
   // Whether the log exists and, replayed from the start, holds a committed transaction (reads only).
@@ -126,8 +166,9 @@ class Database {
                                            std::vector<std::vector<std::unique_ptr<RecordCursor>>>& levels,
                                            ByteView key);
   Result<Record> SplitKey(const Level& level);
-  // Blocks freed while the newest synced checkpoint or the oldest reader still needed them wait.
-  uint64_t ReuseThreshold() const;
+  // Blocks freed while the newest synced checkpoint or the oldest reader (in any process) still needed
+  // them wait.
+  uint64_t ReuseThreshold();
 
   // Merges until the flush's level fits in the checkpoint (RoomMaker, merge_policy.h), or kFull.
   Status MakeRoomForLevel();
@@ -158,6 +199,7 @@ class Database {
   std::string log_path_;
   Options options_;
   Geometry geom_;
+  bool geometry_known_ = false;  // geom_ is the file's (and the page cache wraps db_file_)
   std::unique_ptr<File> db_file_;
   std::unique_ptr<File> log_file_;
   std::unique_ptr<LogWriter> log_;
@@ -180,6 +222,26 @@ class Database {
   // Get's cursors over each current level, reused while levels_version_ stays the same.
   std::vector<std::vector<std::unique_ptr<RecordCursor>>> get_cursors_;
   uint64_t get_cursors_version_ = ~uint64_t{0};
+  // Shared memory: the header and the tree (the writer's working copy of the published one).
+  std::unique_ptr<shm::SharedState> shared_;
+  std::unique_ptr<shm::ShmTree> shm_tree_;
+  uint32_t tree_version_ = 0;          // publication versions this process last loaded or published
+  uint32_t worker_version_ = 0;
+  uint32_t own_worker_version_ = 0;    // the last worker record this process published itself
+  uint32_t free_version_ = 0;          // the worker record free_ was loaded from
+  uint32_t flushed_gen_ = 0;           // tree generations up to this one are in the levels
+  int writer_holds_ = 0;               // nested Begin/EndWrite (and a connection's claim)
+  int worker_holds_ = 0;
+  bool worker_dirty_ = false;          // the worker state changed since it was loaded or published
+  bool tree_dirty_ = false;
+  std::optional<uint32_t> reader_floor_;  // oldest tree generation a reader holds, while writing
+  std::multiset<uint32_t> tree_readers_;  // tree generations of this process's open views
+  std::shared_ptr<const lsm::Checkpoint> client_snap_;  // the published levels, for views
+  uint32_t client_version_ = 0;
+  uint32_t cache_version_ = 0;         // the worker record the page cache is known to agree with
+  std::vector<FreeEntry> worker_delta_;  // the free-list delta of the worker record loaded
+  LogPosition synced_log_;             // the log pointer of the newest synced checkpoint
+  shm::ShmTreeState published_tree_;   // the tree as last published
   Status broken_;                      // set when a write to the db file failed half-way
   bool closed_ = false;
   bool inspect_ = false;               // opened only to be checked (see Open)

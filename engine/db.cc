@@ -166,7 +166,8 @@ Result<std::optional<Bytes>> Db::Get(ByteView key) {
   LSM_RETURN_IF_ERROR(Usable());
   if (marks_.empty()) return db_->Get(key, nullptr, nullptr);
   // While nobody committed since Begin, the current state reads the same as the snapshot, faster.
-  const bool stale = view_->commit_seq != db_->commit_seq();
+  // (With shared memory another process may have: always the snapshot.)
+  const bool stale = db_->shared() || view_->commit_seq != db_->commit_seq();
   return db_->Get(key, txn_.get(), stale ? view_.get() : nullptr);
 }
 
@@ -174,7 +175,14 @@ Result<std::unique_ptr<Cursor>> Db::NewCursor() {
   std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
   const bool in_txn = !marks_.empty();
-  auto view = std::make_unique<ReadView>(in_txn ? db_->CopyView(*view_) : db_->OpenView());
+  std::unique_ptr<ReadView> view;
+  if (in_txn) {
+    view = std::make_unique<ReadView>(db_->CopyView(*view_));
+  } else {
+    auto opened = db_->OpenView();
+    if (!opened.ok()) return opened.status();
+    view = std::make_unique<ReadView>(std::move(opened).value());
+  }
   std::shared_ptr<const Tree> overlay;
   if (in_txn) overlay = txn_;
   std::vector<std::unique_ptr<RecordCursor>> sources;
@@ -199,8 +207,10 @@ Status Db::Begin() {
   std::lock_guard<std::mutex> lock(db_->mutex());
   LSM_RETURN_IF_ERROR(Usable());
   if (marks_.empty()) {
+    auto opened = db_->OpenView();
+    if (!opened.ok()) return opened.status();
     txn_->set_recording(true);
-    view_ = std::make_unique<ReadView>(db_->OpenView());
+    view_ = std::make_unique<ReadView>(std::move(opened).value());
   }
   marks_.push_back(txn_->Mark());
   op_marks_.push_back(pending_.size());
@@ -228,14 +238,17 @@ Status Db::Commit() {
     op_marks_.pop_back();
     return Status::Ok();
   }
-  // The snapshot goes first, so the committed tree is not copied for it.
+  // The snapshot goes first, so the committed tree is not copied for it; the writer stays claimed
+  // until the commit is made (with shared memory, no other process may commit in between).
   std::vector<LogOp> ops = std::move(pending_);
-  EndTransaction();
-  LSM_RETURN_IF_ERROR(db_->Commit(ops));
+  EndTransaction(/*release_writer=*/false);
+  Status s = db_->Commit(ops);
+  db_->ReleaseWriter(this);
+  LSM_RETURN_IF_ERROR(s);
   return db_->AfterCommit(options_);
 }
 
-void Db::EndTransaction() {
+void Db::EndTransaction(bool release_writer) {
   if (txn_.use_count() > 1) {
     txn_ = std::make_shared<Tree>();  // a cursor holds the old overlay
   } else {
@@ -248,7 +261,7 @@ void Db::EndTransaction() {
   marks_.clear();
   op_marks_.clear();
   pending_.clear();
-  if (db_->writer() == this) db_->set_writer(nullptr);
+  if (release_writer) db_->ReleaseWriter(this);
 }
 
 Tree& Db::MutableOverlay() {
@@ -257,13 +270,7 @@ Tree& Db::MutableOverlay() {
 }
 
 Status Db::ClaimWriter() {
-  if (db_->writer() == this) return Status::Ok();
-  if (db_->writer() != nullptr) return Status::Busy(db_->path() + ": another connection is writing");
-  if (!marks_.empty() && view_->commit_seq != db_->commit_seq()) {
-    return Status::Busy(db_->path() + ": another connection committed since this transaction began (roll back and retry)");
-  }
-  db_->set_writer(this);
-  return Status::Ok();
+  return db_->ClaimWriter(this, marks_.empty() ? std::nullopt : std::optional<uint64_t>(view_->commit_seq));
 }
 
 Status Db::Write(LogOp::Kind kind, ByteView key, ByteView value) {
@@ -275,7 +282,7 @@ Status Db::Write(LogOp::Kind kind, ByteView key, ByteView value) {
   LSM_RETURN_IF_ERROR(ClaimWriter());
   if (marks_.empty()) {
     Status s = db_->Commit(kind, key, value);
-    db_->set_writer(nullptr);
+    db_->ReleaseWriter(this);
     LSM_RETURN_IF_ERROR(s);
     return db_->AfterCommit(options_);
   }

@@ -3,7 +3,8 @@
 // uncompressed design so files are interchangeable.
 //
 // A Db is one connection. Any number of connections in one process may share a database file (they
-// share one Database, database.h); another process gets kBusy. Connections may be used from different
+// share one Database, database.h); another process gets kBusy, unless every process opens it with
+// Options::shared_memory. Connections may be used from different
 // threads: every call locks the database. Readers see snapshots; one connection writes at a time.
 //
 // Everything the engine touches goes through an Env; errors are returned, never thrown.
@@ -44,6 +45,12 @@ struct Options {
   // truncated by someone else under an open database can kill the process (SIGBUS), as in the
   // reference: turn it off to read only with Read.
   bool mmap = true;
+  // Share the database with other processes through the Env's shared memory and locks
+  // (engine-reference.md §5, shm/shared_state.h): the committed in-memory tree lives in shared memory,
+  // every process reads and writes through it, and roles (writer, worker, checkpointer) pass between
+  // processes with their locks. Shapes the shared database: every process opening it must say so (one
+  // that does not gets kBusy while others share it, and the other way round).
+  bool shared_memory = false;
 
   // kInvalidArgument naming the first bad option.
   Status Validate() const;
@@ -192,8 +199,9 @@ class Db {
   Status Write(LogOp::Kind kind, ByteView key, ByteView value);
   // Becomes the writer, or kBusy.
   Status ClaimWriter();
-  // Ends the outermost transaction: drops the overlay and the snapshot, releases the writer.
-  void EndTransaction();
+  // Ends the outermost transaction: drops the overlay and the snapshot, releases the writer (unless
+  // the caller still commits as the writer).
+  void EndTransaction(bool release_writer = true);
   Tree& MutableOverlay();
   // Leaves the database; the last connection closes it (`close`) or abandons it.
   Status Leave(bool close);

@@ -218,6 +218,11 @@ void CachedFile::Insert(uint64_t index, std::span<const uint8_t> bytes) {
 }
 
 Status CachedFile::Truncate(uint64_t size) {
+  Invalidate();
+  return target()->Truncate(size);
+}
+
+void CachedFile::Invalidate() {
   slots_.clear();
   free_.clear();
   newest_ = oldest_ = kNone;
@@ -226,7 +231,6 @@ Status CachedFile::Truncate(uint64_t size) {
   size_.reset();
   map_.reset();  // cursors holding chunks of it read nothing past the new end (see File::MapForReading)
   mapped_ = 0;
-  return target()->Truncate(size);
 }
 
 Result<uint64_t> CachedFile::Size() {

@@ -31,6 +31,9 @@ class CachedFile : public FileWrapper {
   Status Write(uint64_t offset, std::span<const uint8_t> data) override;
   Status Truncate(uint64_t size) override;
   Result<uint64_t> Size() override;
+  // Forgets every cached chunk, the map and the size: another process wrote the file (with shared
+  // memory, once its worker published), so nothing cached may be trusted.
+  void Invalidate();
   // Chunk `index` (bytes [index * chunk_size, (index + 1) * chunk_size)), shared with the cache or the
   // map: no copy. The pointer keeps its bytes alive.
   // On a miss, up to `ahead` following chunks that are not cached either come in with it, in one ReadV:

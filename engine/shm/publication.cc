@@ -55,7 +55,7 @@ std::pair<uint32_t, uint32_t> PublicationChecksum(std::span<const uint32_t> word
 }
 
 Status Publish(uint32_t* copy1, uint32_t* copy2, size_t slot_words, std::span<const uint32_t> record,
-               const std::function<void()>& barrier) {
+               const std::function<void()>& barrier, uint32_t* version_out) {
   if (record.size() > RecordCapacity(slot_words)) {
     return Status::InvalidArgument(absl::StrFormat("a %u-word record does not fit a %u-word publication slot",
                                                    record.size(), slot_words));
@@ -75,6 +75,7 @@ Status Publish(uint32_t* copy1, uint32_t* copy2, size_t slot_words, std::span<co
   WriteSlot(copy2, words);
   barrier();  // copy 2 whole before copy 1 changes: one of them is always valid
   WriteSlot(copy1, words);
+  if (version_out) *version_out = version + 1;
   return Status::Ok();
 }
 

@@ -40,9 +40,9 @@ std::pair<uint32_t, uint32_t> PublicationChecksum(std::span<const uint32_t> word
 
 // Writes `record` into both slots (each slot_words long) with the next version: barrier, copy 2,
 // barrier, copy 1. The caller is the only writer (it holds the writer lock). kInvalidArgument if the
-// record does not fit.
+// record does not fit. *version_out, if given, gets the version written.
 Status Publish(uint32_t* copy1, uint32_t* copy2, size_t slot_words, std::span<const uint32_t> record,
-               const std::function<void()>& barrier);
+               const std::function<void()>& barrier, uint32_t* version_out = nullptr);
 
 // Makes both copies the same valid record: the newer valid copy is written over the other. kCorrupt
 // if neither is valid (nothing was ever published, or the memory is damaged).

@@ -351,7 +351,15 @@ Status ShmTree::Set(uint8_t topic, ByteView key, uint8_t flags, ShmOffset value,
   return Status::Ok();
 }
 
+Status ShmTree::Ready() {
+  if (mapped_below_ >= state_.nchunks) return Status::Ok();
+  LSM_RETURN_IF_ERROR(chunks_->MapBelow(state_.nchunks));
+  mapped_below_ = state_.nchunks;
+  return Status::Ok();
+}
+
 Status ShmTree::Put(uint8_t topic, ByteView key, ByteView value) {
+  LSM_RETURN_IF_ERROR(Ready());
   const ShmOffset at = Find(topic, key);
   // A new key inside a deleted range stays inside it: it takes both range flags.
   const uint8_t range = at != 0 ? (Node(at)[kFlags] & kRangeMask) : (Covered(topic, key) ? kRangeMask : 0);
@@ -361,6 +369,7 @@ Status ShmTree::Put(uint8_t topic, ByteView key, ByteView value) {
 }
 
 Status ShmTree::Erase(uint8_t topic, ByteView key) {
+  LSM_RETURN_IF_ERROR(Ready());
   const ShmOffset at = Find(topic, key);
   const uint8_t range = at != 0 ? (Node(at)[kFlags] & kRangeMask) : (Covered(topic, key) ? kRangeMask : 0);
   return Set(topic, key, uint8_t(kPointDelete | range), 0, 0);
@@ -383,6 +392,7 @@ void ShmTree::Forget(ShmOffset t) {
 
 Status ShmTree::EraseRange(ByteView start, ByteView end) {
   if (CompareKeys(kTopicUser, start, kTopicUser, end) >= 0) return Status::Ok();
+  LSM_RETURN_IF_ERROR(Ready());
   // The boundaries' entries are worked out first, so that the gaps outside the range keep their
   // coverage (as Tree::EraseRange).
   struct Boundary {

@@ -100,6 +100,8 @@ class ShmTree {
  private:
   struct Found;
   uint32_t Version() const { return state_.version + 1; }
+  // Maps every chunk the state names (another process may have claimed them).
+  Status Ready();
   Result<ShmOffset> Alloc(uint32_t bytes);
   Status ClaimChunk();
   Result<ShmOffset> StoreBytes(ByteView bytes);
@@ -122,6 +124,7 @@ class ShmTree {
   ShmChunks* chunks_;
   ShmTreeState state_;
   std::function<bool(uint32_t)> reusable_;
+  uint32_t mapped_below_ = 0;
 };
 
 }  // namespace lsm::shm
