@@ -86,7 +86,9 @@ TEST(SharedMemoryTest, TwoProcessesSeeEachOthersCommitsThroughFlushesMergesAndCh
       Db& other = i % 2 ? *a.db : *b.db;
       EXPECT_EQ(GetOf(other, k), model.count(k) ? std::optional(model[k]) : std::nullopt) << i;
     }
-    if (i == 1000) ASSERT_TRUE(b.db->Work(2, -1).ok());
+    if (i == 1000) {
+      ASSERT_TRUE(b.db->Work(2, -1).ok());
+    }
   }
   EXPECT_GT(a.db->stats().flushes + b.db->stats().flushes, 3u);
   EXPECT_EQ(Dump(*a.db), model);
