@@ -346,7 +346,7 @@ Status Database::BeginWrite() {
     if (lock.code() == Code::kBusy) return Status::Busy(path_ + ": another process is writing");
     LSM_RETURN_IF_ERROR(lock);
     // A writer that died between the header's two copies left them different.
-    LSM_RETURN_IF_ERROR(shared_->RepairTree());
+    if (!LSM_WEAKENED(kNoRepairAfterDeadPeer)) LSM_RETURN_IF_ERROR(shared_->RepairTree());
     auto h = shared_->ReadTree();
     if (!h.ok()) return h.status();
     LoadTree(h->first, h->second);
@@ -386,7 +386,7 @@ Status Database::BeginWork(bool checkpointer) {
       LSM_RETURN_IF_ERROR(lock);
     }
     // A worker that died between the record's two copies left them different.
-    LSM_RETURN_IF_ERROR(shared_->RepairWorker());
+    if (!LSM_WEAKENED(kNoRepairAfterDeadPeer)) LSM_RETURN_IF_ERROR(shared_->RepairWorker());
     auto w = shared_->ReadWorker();
     if (!w.ok()) return w.status();
     return LoadWorker(w->first, w->second, true);
@@ -452,7 +452,10 @@ void Database::ReleaseWriter(const void* owner) {
 
 bool Database::TreeGenReusable(uint32_t gen) {
   if (!reader_floor_) {
-    uint32_t floor = tree_readers_.empty() ? ~uint32_t{0} : *tree_readers_.begin();
+    // A new reader may start on the published tree until the next header replaces it: a new
+    // generation (a flush) claims none of its chunks before then.
+    uint32_t floor = published_tree_.gen;
+    if (!tree_readers_.empty()) floor = std::min(floor, *tree_readers_.begin());
     auto others = shared_->OldestReader();
     if (!others.ok()) {
       floor = 0;  // cannot tell: reuse nothing
@@ -501,8 +504,8 @@ Result<ReadView> Database::OpenSharedView() {
       continue;
     }
     // Re-validate: what the slot protects must still be what is published.
-    auto h2 = shared_->ReadTree();
-    auto w2 = shared_->ReadWorker();
+    auto h2 = LSM_WEAKENED(kNoReaderRevalidation) ? h : shared_->ReadTree();
+    auto w2 = LSM_WEAKENED(kNoReaderRevalidation) ? w : shared_->ReadWorker();
     if (!h2.ok() || !w2.ok() || h2->second != h->second || w2->second != w->second) {
       shared_->ReleaseReaderSlot(*slot);
       last = Status::Busy("the published state changed while a reader slot was taken");

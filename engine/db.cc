@@ -16,11 +16,18 @@ bool PowerOfTwoIn(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v <=
 
 // The databases open in this process, by Env and path (the same path string names the same file; the
 // Env contract does no path arithmetic), so that connections share one. Another Env object, or another
-// spelling of the path, opens a Database of its own, which the DMS2 lock then refuses (kBusy). Lock
-// order: this mutex, then a database's.
+// spelling of the path, opens a Database of its own, which the DMS2 lock then refuses (kBusy) unless
+// they share memory. Opens of one key take turns on its `opening` mutex, held while the database
+// recovers; the registry's mutex is held only to look up, so opens of other keys (another simulated
+// process, whose Env calls may hand over to this one) go on meanwhile. Lock order: `opening`, then
+// the registry's or a database's.
+struct OpenEntry {
+  std::weak_ptr<Database> db;
+  std::shared_ptr<std::mutex> opening = std::make_shared<std::mutex>();
+};
 std::mutex g_open_mutex;
-std::map<std::pair<const Env*, std::string>, std::weak_ptr<Database>>& OpenDatabases() {
-  static auto* open = new std::map<std::pair<const Env*, std::string>, std::weak_ptr<Database>>();
+std::map<std::pair<const Env*, std::string>, OpenEntry>& OpenDatabases() {
+  static auto* open = new std::map<std::pair<const Env*, std::string>, OpenEntry>();
   return *open;
 }
 
@@ -84,23 +91,34 @@ Db::Db(std::shared_ptr<Database> db, Options options) : db_(std::move(db)), opti
 
 Result<std::unique_ptr<Db>> Db::Open(Env* env, const std::string& path, const Options& options) {
   LSM_RETURN_IF_ERROR(options.Validate());
-  std::lock_guard<std::mutex> registry(g_open_mutex);
-  auto& open = OpenDatabases();
-  std::erase_if(open, [](const auto& entry) { return entry.second.expired(); });
   const std::pair<const Env*, std::string> key(env, path);
-  if (auto it = open.find(key); it != open.end()) {
-    if (std::shared_ptr<Database> shared = it->second.lock()) {
-      std::lock_guard<std::mutex> lock(shared->mutex());
-      if (!shared->closed()) {  // closed: only cursors keep it; open the file afresh
-        LSM_RETURN_IF_ERROR(shared->Join(options));
-        return std::unique_ptr<Db>(new Db(std::move(shared), options));
-      }
+  std::shared_ptr<std::mutex> opening;
+  {
+    std::lock_guard<std::mutex> registry(g_open_mutex);
+    std::erase_if(OpenDatabases(),
+                  [](const auto& entry) { return entry.second.db.expired() && entry.second.opening.use_count() == 1; });
+    opening = OpenDatabases()[key].opening;
+  }
+  std::lock_guard<std::mutex> turn(*opening);
+  std::shared_ptr<Database> shared;
+  {
+    std::lock_guard<std::mutex> registry(g_open_mutex);
+    shared = OpenDatabases()[key].db.lock();
+  }
+  if (shared) {
+    std::lock_guard<std::mutex> lock(shared->mutex());
+    if (!shared->closed()) {  // closed: only cursors keep it; open the file afresh
+      LSM_RETURN_IF_ERROR(shared->Join(options));
+      return std::unique_ptr<Db>(new Db(std::move(shared), options));
     }
   }
-  auto shared = Database::Open(env, path, options);
-  if (!shared.ok()) return shared.status();
-  open[key] = *shared;
-  return std::unique_ptr<Db>(new Db(std::move(shared).value(), options));
+  auto fresh = Database::Open(env, path, options);
+  if (!fresh.ok()) return fresh.status();
+  {
+    std::lock_guard<std::mutex> registry(g_open_mutex);
+    OpenDatabases()[key].db = *fresh;
+  }
+  return std::unique_ptr<Db>(new Db(std::move(fresh).value(), options));
 }
 
 Result<FileCheck> Db::CheckFile(Env* env, const std::string& path) {
@@ -110,7 +128,7 @@ Result<FileCheck> Db::CheckFile(Env* env, const std::string& path) {
   std::lock_guard<std::mutex> registry(g_open_mutex);
   auto& open = OpenDatabases();
   if (auto it = open.find({env, path}); it != open.end()) {
-    if (std::shared_ptr<Database> shared = it->second.lock(); shared && !shared->closed()) {
+    if (std::shared_ptr<Database> shared = it->second.db.lock(); shared && !shared->closed()) {
       return Status::Busy(path + ": database is open in this process");
     }
   }

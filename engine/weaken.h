@@ -20,6 +20,8 @@ enum class Variant {
   kWorkWithoutMerging,         // a work call loops without taking a merge step (a hang, no Env call)
   kNoBarrierBeforePublication,  // shm::Publish writes its copies without first ordering the stores before it
   kPublicationChecksumIgnored,  // shm::ReadPublished takes a copy without checking its checksum
+  kNoReaderRevalidation,       // a reader takes its slot and trusts what it read before, without a second look
+  kNoRepairAfterDeadPeer,      // the next writer or worker publishes without repairing a dead one's half-publication
   // Not a weakening but a deliberate on-disk format change, for lsmsim compat's test: the checkpoint
   // header stores nwrite before pgsz (both written and read so), so files of other builds misread.
   kCheckpointLayoutChanged,

@@ -153,6 +153,9 @@ class SimFile : public File {
   Status Lock(int lock_id, LockMode mode) override {
     if (lock_id < 1 || lock_id > kMaxLockId) return Status::InvalidArgument(absl::StrFormat("lock id %d", lock_id));
     LSM_RETURN_IF_ERROR(Alive("lock", uint64_t(lock_id), uint64_t(mode)));
+    // A lock call is a system call, a full barrier: the process's stores are visible to whoever takes
+    // a lock after it (the next writer sees everything the last one stored before letting go).
+    env_->ShmArriveAll(inode_->path, process_);
     if (mode == LockMode::kExclusive && read_only_) return Status::Misuse("exclusive lock on a read-only handle");
     for (const auto& [other, modes] : inode_->locks) {
       if (other != id_ && Conflicts(modes[size_t(lock_id)], mode)) {
@@ -225,7 +228,11 @@ void SimEnv::Note(std::string_view kind, const std::string& file, uint64_t offse
 
 Status SimEnv::Step(std::string_view kind, const std::string& file, uint64_t offset, uint64_t length,
                     uint64_t content) {
+  // A killed process makes no more calls that reach anything (it runs on only until its code notices).
+  auto killed = [&] { return Status::IoError(absl::StrFormat("%s: process %d was killed", file, process_)); };
+  if (dead_.count(process_)) return killed();
   if (step_hook_) step_hook_(step_ + 1, kind, file, offset, length);
+  if (dead_.count(process_)) return killed();
   ++step_;
   crashed_now_ = false;
   if (!crashed_ && crash_at_ && step_ >= *crash_at_) {
@@ -290,11 +297,19 @@ uint8_t* SimEnv::ShmChunk(const std::string& path, int process, uint32_t chunk) 
 }
 
 void SimEnv::ShmBarrier(const std::string& path, int process) {
+  if (dead_.count(process)) return;
+  if (barrier_hook_) barrier_hook_();
+  if (dead_.count(process)) return;
   Note("barrier", path, 0, 0, 0);
   auto it = shm_.find(path);
   if (it == shm_.end()) return;
   it->second->Barrier(process, shm_faults_);
   ShmArrive(process);
+}
+
+void SimEnv::ShmArriveAll(const std::string& path, int process) {
+  auto it = shm_.find(path);
+  if (it != shm_.end()) it->second->ArriveAll(process);
 }
 
 void SimEnv::ShmArrive(int process) {
@@ -369,6 +384,7 @@ std::pair<uint64_t, uint64_t> SimEnv::PowerLoss(CrashPolicy& policy, Decisions& 
 
 void SimEnv::KillProcess(int p) {
   ++process_epochs_[p];
+  dead_.insert(p);
   for (auto& [path, f] : files_) {
     for (auto it = f->locks.begin(); it != f->locks.end();) {
       auto owner = handle_process_.find(it->first);

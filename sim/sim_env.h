@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <span>
@@ -161,6 +162,7 @@ class SimEnv : public Env {
   // locks go, its shared-memory stores that had not arrived are lost; files and every write it issued
   // stay. (ProcessCrash is the whole single-process run dying.)
   void KillProcess(int p);
+  bool killed(int p) const { return dead_.count(p) != 0; }
   uint64_t process_epoch(int p) const {
     auto it = process_epochs_.find(p);
     return it == process_epochs_.end() ? 0 : it->second;
@@ -234,6 +236,9 @@ class SimEnv : public Env {
   using StepHook = std::function<void(uint64_t step, std::string_view kind, const std::string& file, uint64_t offset,
                                       uint64_t length)>;
   void set_step_hook(StepHook hook) { step_hook_ = std::move(hook); }
+  // Called at every shared-memory barrier, before it takes effect: a scheduling point of its own (a
+  // process may die between the two copies of a publication). Not a step.
+  void set_barrier_hook(std::function<void()> hook) { barrier_hook_ = std::move(hook); }
 
   // Internals shared with the file handles.
   Status Step(std::string_view kind, const std::string& file, uint64_t offset, uint64_t length, uint64_t content);
@@ -241,6 +246,8 @@ class SimEnv : public Env {
   uint32_t sector_size() const { return options_.sector_size; }
   uint8_t* ShmChunk(const std::string& path, int process, uint32_t chunk);
   void ShmBarrier(const std::string& path, int process);
+  // Every store `process` made to the shared memory of `path` arrives (a lock call).
+  void ShmArriveAll(const std::string& path, int process);
   void DeleteShm(const std::string& path) { shm_.erase(path); }
   void NamespaceSynced();
   void HandleClosed(uint64_t id) { handle_process_.erase(id); }
@@ -261,6 +268,7 @@ class SimEnv : public Env {
   uint64_t generation_ = 0;  // bumped at power loss: older handles are dead
   int process_ = 0;
   std::map<int, uint64_t> process_epochs_;  // bumped when the process is killed: its handles die
+  std::set<int> dead_;  // killed processes: every later call of theirs fails
   std::map<uint64_t, int> handle_process_;  // open handles' processes (for KillProcess's locks)
   std::map<std::string, std::shared_ptr<Inode>> files_;
   struct PendingUnlink {
@@ -274,7 +282,9 @@ class SimEnv : public Env {
   ShmFaults shm_faults_;
   // A visibility point of `process` in every shared memory it has stores pending in.
   void ShmArrive(int process);
+
   StepHook step_hook_;
+  std::function<void()> barrier_hook_;
 };
 
 }  // namespace lsm::sim

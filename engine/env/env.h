@@ -16,7 +16,8 @@
 //     the reference engine never syncs a directory either): after a crash a created file may be
 //     missing and an unlinked one may be back.
 //   - Shared memory survives a process crash and is lost at power loss. Stores become visible to
-//     other handles/processes in an unspecified order except across ShmBarrier.
+//     other handles/processes in an unspecified order except across ShmBarrier, and a Lock call is a
+//     full barrier too: whoever takes a lock after it sees every store made before it.
 //   - Locks held by a crashed process are released. That is the engine's only crash detector.
 //
 // Errors are values: nothing here throws. A non-ok Status names the operation, the path and, where

@@ -72,6 +72,40 @@ void ShmVisibility::Deliver(size_t from, const Store& s) {
   }
 }
 
+namespace {
+
+// Which stores of an n-store batch arrive now. Shaped, so that every kind of partial view comes up:
+// each store on a coin (tears a record), all but one to three (a record whole, something it points
+// at not yet), a prefix in program order (the drain of a store buffer), or a suffix.
+std::vector<bool> PickArrivals(size_t n, Decisions& d) {
+  std::vector<bool> arrive(n, false);
+  if (n == 0) return arrive;
+  switch (d.Below(4)) {
+    case 0:
+      for (size_t i = 0; i < n; ++i) arrive[i] = d.Below(2) == 1;
+      break;
+    case 1: {
+      arrive.assign(n, true);
+      const uint64_t held = 1 + d.Below(3);
+      for (uint64_t h = 0; h < held; ++h) arrive[size_t(d.Below(n))] = false;
+      break;
+    }
+    case 2: {
+      const size_t cut = size_t(d.Below(n + 1));
+      for (size_t i = 0; i < cut; ++i) arrive[i] = true;
+      break;
+    }
+    default: {
+      const size_t cut = size_t(d.Below(n + 1));
+      for (size_t i = cut; i < n; ++i) arrive[i] = true;
+      break;
+    }
+  }
+  return arrive;
+}
+
+}  // namespace
+
 void ShmVisibility::Arrive(int p, Decisions& d, const ShmFaults& faults) {
   Process& proc = Proc(p);
   Capture(proc);
@@ -81,11 +115,12 @@ void ShmVisibility::Arrive(int p, Decisions& d, const ShmFaults& faults) {
   if (faults.reordered_barrier) {  // any store of any batch
     for (auto& batch : proc.batches) {
       std::vector<Store> kept;
-      for (const Store& s : batch) {
-        if (d.Below(2) == 1) {
-          Deliver(size_t(p), s);
+      const std::vector<bool> arrive = PickArrivals(batch.size(), d);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (arrive[i]) {
+          Deliver(size_t(p), batch[i]);
         } else {
-          kept.push_back(s);
+          kept.push_back(batch[i]);
         }
       }
       left.push_back(std::move(kept));
@@ -94,11 +129,13 @@ void ShmVisibility::Arrive(int p, Decisions& d, const ShmFaults& faults) {
     const size_t k = size_t(d.Below(proc.batches.size() + 1));
     for (size_t b = 0; b < proc.batches.size(); ++b) {
       std::vector<Store> kept;
-      for (const Store& s : proc.batches[b]) {
-        if (b < k || (b == k && d.Below(2) == 1)) {
-          Deliver(size_t(p), s);
+      const std::vector<Store>& batch = proc.batches[b];
+      const std::vector<bool> arrive = b == k ? PickArrivals(batch.size(), d) : std::vector<bool>(batch.size(), b < k);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (arrive[i]) {
+          Deliver(size_t(p), batch[i]);
         } else {
-          kept.push_back(s);
+          kept.push_back(batch[i]);
         }
       }
       left.push_back(std::move(kept));
