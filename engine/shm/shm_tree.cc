@@ -184,7 +184,7 @@ Result<ShmOffset> ShmTree::StoreBytes(ByteView bytes) {
 // Nodes the writer follows come from its own published header; a damaged one reads as an empty leaf
 // (the reader's cursor reports it as corruption).
 uint32_t* ShmTree::Node(ShmOffset n) const {
-  static uint32_t empty[kNodeWords];
+  thread_local uint32_t empty[kNodeWords];  // per thread: connections of other databases may write at once
   auto* p = const_cast<uint32_t*>(NodeAt(chunks_, state_.nchunks, n));
   if (p) return p;
   std::fill(empty, empty + kNodeWords, 0);
