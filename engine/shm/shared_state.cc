@@ -21,6 +21,8 @@ constexpr size_t kSlotWords = 4;
 static_assert(kSlots + kReaderSlots * kSlotWords <= kShmChunkSize / 4);
 constexpr size_t kWorkerExtra = 11;
 static_assert(RecordCapacity(kWorkerSlot) >= kWorkerExtra + kMaxCheckpointWords);
+constexpr size_t kTreeHeaderWords = ShmTreeState::kWords + 19;
+static_assert(RecordCapacity(kTreeSlot) >= kTreeHeaderWords);
 
 uint32_t Load(const uint32_t* w) { return std::atomic_ref<uint32_t>(*const_cast<uint32_t*>(w)).load(std::memory_order_relaxed); }
 void Store(uint32_t* w, uint32_t v) { std::atomic_ref<uint32_t>(*w).store(v, std::memory_order_relaxed); }
@@ -35,9 +37,35 @@ LogPosition GetPosition(const uint32_t* w) { return {Get64(w), w[2], w[3]}; }
 
 }  // namespace
 
+// Where each published record's two copies are, and its name for errors.
+struct RecordPlace {
+  size_t copy1, copy2, slot_words;
+  const char* name;
+};
+constexpr RecordPlace kTreeRecord{kTree1, kTree2, kTreeSlot, "tree header"};
+constexpr RecordPlace kWorkerRecord{kWorker1, kWorker2, kWorkerSlot, "worker record"};
+
 SharedState::SharedState(File* file) : file_(file), chunks_(file) {}
 
 uint32_t* SharedState::Words() const { return reinterpret_cast<uint32_t*>(chunks_.Mapped(0)); }
+
+Result<uint32_t> SharedState::PublishAt(const RecordPlace& at, std::span<const uint32_t> record) {
+  uint32_t version = 0;
+  LSM_RETURN_IF_ERROR(Publish(Words() + at.copy1, Words() + at.copy2, at.slot_words, record,
+                              [this] { file_->ShmBarrier(); }, &version));
+  return version;
+}
+
+Result<Published> SharedState::ReadAt(const RecordPlace& at) {
+  auto got = ReadPublished(Words() + at.copy1, Words() + at.copy2, at.slot_words, [this] { file_->ShmBarrier(); },
+                           kReadAttempts);
+  if (!got.ok()) return Status(got.status().code(), absl::StrFormat("shared memory: %s: %s", at.name, got.status().message()));
+  return got;
+}
+
+Status SharedState::RepairAt(const RecordPlace& at) {
+  return Repair(Words() + at.copy1, Words() + at.copy2, at.slot_words, [this] { file_->ShmBarrier(); });
+}
 
 Status SharedState::Attach() {
   auto p = chunks_.Map(0);
@@ -74,17 +102,14 @@ Result<uint32_t> SharedState::PublishTree(const TreeHeader& h) {
     Put64(&rec, r.start);
     Put64(&rec, r.end);
   }
-  uint32_t version = 0;
-  LSM_RETURN_IF_ERROR(Publish(Words() + kTree1, Words() + kTree2, kTreeSlot, rec, [this] { file_->ShmBarrier(); }, &version));
-  return version;
+  return PublishAt(kTreeRecord, rec);
 }
 
 Result<std::pair<TreeHeader, uint32_t>> SharedState::ReadTree() {
-  auto got = ReadPublished(Words() + kTree1, Words() + kTree2, kTreeSlot, [this] { file_->ShmBarrier(); },
-                           kReadAttempts);
-  if (!got.ok()) return Status(got.status().code(), "shared memory: tree header: " + got.status().message());
+  auto got = ReadAt(kTreeRecord);
+  if (!got.ok()) return got.status();
   const std::vector<uint32_t>& w = got->record;
-  if (w.size() != ShmTreeState::kWords + 19) {
+  if (w.size() != kTreeHeaderWords) {
     return Status::Corrupt(absl::StrFormat("shared memory: tree header of %u words", w.size()));
   }
   TreeHeader h;
@@ -112,16 +137,12 @@ Result<uint32_t> SharedState::PublishWorker(const WorkerRecord& r) {
   rec.push_back(r.flushed_gen);
   rec.push_back(uint32_t(blob->size() / 4));
   for (size_t i = 0; i + 4 <= blob->size(); i += 4) rec.push_back(LoadBe32(blob->data() + i));
-  uint32_t version = 0;
-  LSM_RETURN_IF_ERROR(
-      Publish(Words() + kWorker1, Words() + kWorker2, kWorkerSlot, rec, [this] { file_->ShmBarrier(); }, &version));
-  return version;
+  return PublishAt(kWorkerRecord, rec);
 }
 
 Result<std::pair<WorkerRecord, uint32_t>> SharedState::ReadWorker() {
-  auto got = ReadPublished(Words() + kWorker1, Words() + kWorker2, kWorkerSlot, [this] { file_->ShmBarrier(); },
-                           kReadAttempts);
-  if (!got.ok()) return Status(got.status().code(), "shared memory: worker record: " + got.status().message());
+  auto got = ReadAt(kWorkerRecord);
+  if (!got.ok()) return got.status();
   const std::vector<uint32_t>& w = got->record;
   if (w.size() < kWorkerExtra || w.size() != kWorkerExtra + w[10]) {
     return Status::Corrupt(absl::StrFormat("shared memory: worker record of %u words", w.size()));
@@ -141,13 +162,9 @@ Result<std::pair<WorkerRecord, uint32_t>> SharedState::ReadWorker() {
   return std::make_pair(std::move(r), got->version);
 }
 
-Status SharedState::RepairTree() {
-  return Repair(Words() + kTree1, Words() + kTree2, kTreeSlot, [this] { file_->ShmBarrier(); });
-}
+Status SharedState::RepairTree() { return RepairAt(kTreeRecord); }
 
-Status SharedState::RepairWorker() {
-  return Repair(Words() + kWorker1, Words() + kWorker2, kWorkerSlot, [this] { file_->ShmBarrier(); });
-}
+Status SharedState::RepairWorker() { return RepairAt(kWorkerRecord); }
 
 ReaderMark SharedState::SlotValues(int slot) const {
   const uint32_t* w = Words() + kSlots + size_t(slot) * kSlotWords;

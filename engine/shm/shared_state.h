@@ -25,12 +25,14 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "engine/env/env.h"
 #include "engine/format/checkpoint.h"
 #include "engine/format/meta_page.h"
 #include "engine/log/log.h"
+#include "engine/shm/publication.h"
 #include "engine/shm/shm_tree.h"
 #include "engine/status.h"
 
@@ -70,6 +72,8 @@ struct ReaderMark {
   uint64_t snap_id = 0;
 };
 
+struct RecordPlace;  // where a record's two copies lie in chunk 0 (shared_state.cc)
+
 class SharedState {
  public:
   // `file`: the database file's handle, whose locks and shared memory these are.
@@ -104,6 +108,10 @@ class SharedState {
 
  private:
   uint32_t* Words() const;
+  // One record's publish, read (with the record's name in errors) and repair.
+  Result<uint32_t> PublishAt(const RecordPlace& at, std::span<const uint32_t> record);
+  Result<Published> ReadAt(const RecordPlace& at);
+  Status RepairAt(const RecordPlace& at);
   ReaderMark SlotValues(int slot) const;
 
   File* file_;
