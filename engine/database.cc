@@ -272,13 +272,19 @@ Status Database::ConnectShared() {
   return s;
 }
 
+void Database::CacheSees(uint32_t version) {
+  if (version != own_worker_version_ && version != cache_version_) {
+    // Another process's worker may have reused blocks this process has cached.
+    if (auto* cache = dynamic_cast<CachedFile*>(db_file_.get())) cache->Invalidate();
+  }
+  cache_version_ = version;
+}
+
 Status Database::LoadWorker(const shm::WorkerRecord& w, uint32_t version, bool for_work) {
   if (version != worker_version_ || !geometry_known_) {
-    if (version != own_worker_version_ || !geometry_known_) {
-      // Another process's work: its merge state, its pages and its free list replace ours.
-      merge_.reset();
-      if (auto* cache = dynamic_cast<CachedFile*>(db_file_.get())) cache->Invalidate();
-    }
+    // Another process's work: its merge state, its pages and its free list replace ours.
+    if (version != own_worker_version_ || !geometry_known_) merge_.reset();
+    CacheSees(version);
     snap_ = w.snap;
     worker_delta_ = std::move(snap_.freelist);
     snap_.freelist.clear();
@@ -517,11 +523,7 @@ Result<ReadView> Database::OpenSharedView() {
       return mapped;
     }
     if (client_version_ != w->second || !client_snap_) {
-      if (w->second != own_worker_version_ && w->second != cache_version_) {
-        // Another process's worker may have reused blocks this process has cached.
-        if (auto* cache = dynamic_cast<CachedFile*>(db_file_.get())) cache->Invalidate();
-      }
-      cache_version_ = w->second;
+      CacheSees(w->second);
       auto snap = std::make_shared<lsm::Checkpoint>(std::move(w->first.snap));
       snap->freelist.clear();
       client_snap_ = std::move(snap);

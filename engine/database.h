@@ -128,6 +128,9 @@ class Database {
   Status BeginWork(bool checkpointer = false);
   Status EndWork(Status s);
   Status LoadWorker(const shm::WorkerRecord& w, uint32_t version, bool for_work);
+  // This process is about to read pages of worker record `version`: unless the page cache already
+  // agrees with it (this process wrote it, or saw it before), forget the cache.
+  void CacheSees(uint32_t version);
   void LoadTree(const shm::TreeHeader& h, uint32_t version);
   shm::WorkerRecord WorkerNow() const;
   Status PublishTree();
