@@ -19,6 +19,7 @@
 
 #include "engine/db.h"
 #include "engine/env/posix_env.h"
+#include "engine/tests/child_process.h"
 #include "engine/tests/temp_dir.h"
 
 namespace lsm {
@@ -134,21 +135,6 @@ Result<std::vector<int>> Counts(Db& db) {
   ::_exit((*db)->Close().ok() ? 0 : 6);
 }
 
-pid_t Spawn(const std::function<void()>& body) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    body();
-    ::_exit(7);
-  }
-  return pid;
-}
-
-int ExitCode(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
-
 TEST(SharedMemoryProcessTest, SurvivorsAndAReopenKeepEveryCommitOfAWriterKilledMidWrite) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/db";
@@ -158,20 +144,20 @@ TEST(SharedMemoryProcessTest, SurvivorsAndAReopenKeepEveryCommitOfAWriterKilledM
     ASSERT_NE(mem, MAP_FAILED);
     int* count = static_cast<int*>(mem);
     *count = 0;
-    const pid_t writer = Spawn([&] { Writer(path, round, count); });
+    const pid_t writer = testing::SpawnChild([&] { Writer(path, round, count); });
     std::vector<pid_t> others;
-    for (int r = 0; r < 2; ++r) others.push_back(Spawn([&] { Reader(path, 600); }));
-    others.push_back(Spawn([&] { Worker(path, 600); }));
+    for (int r = 0; r < 2; ++r) others.push_back(testing::SpawnChild([&] { Reader(path, 600); }));
+    others.push_back(testing::SpawnChild([&] { Worker(path, 600); }));
     // Let it write a while, then kill it wherever it is.
     ::usleep(250000 + 50000 * useconds_t(round));
     ::kill(writer, SIGKILL);
-    EXPECT_EQ(ExitCode(writer), 100 + SIGKILL);
+    EXPECT_EQ(testing::ChildExitCode(writer), 100 + SIGKILL);
     acked[size_t(round)] = __atomic_load_n(count, __ATOMIC_ACQUIRE);
     ::munmap(mem, sizeof(int));
     EXPECT_GT(acked[size_t(round)], 100) << "round " << round;
 
     // A survivor: joins while the readers and the worker still run, after the writer's death.
-    const pid_t survivor = Spawn([&] {
+    const pid_t survivor = testing::SpawnChild([&] {
       auto db = OpenRetrying(path);
       if (!db.ok()) ::_exit(2);
       for (;;) {
@@ -184,10 +170,10 @@ TEST(SharedMemoryProcessTest, SurvivorsAndAReopenKeepEveryCommitOfAWriterKilledM
         if (counts.status().code() != Code::kBusy) ::_exit(4);
       }
     });
-    const int survivor_code = ExitCode(survivor);
+    const int survivor_code = testing::ChildExitCode(survivor);
     EXPECT_TRUE(survivor_code == 0 || survivor_code == 1) << "round " << round << ": survivor exit " << survivor_code;
     if (survivor_code == 1) acked[size_t(round)] += 1;  // the commit in flight made it: it is there for good
-    for (pid_t p : others) EXPECT_EQ(ExitCode(p), 0) << "round " << round;
+    for (pid_t p : others) EXPECT_EQ(testing::ChildExitCode(p), 0) << "round " << round;
   }
 
   // Everyone is gone: the next process rebuilds shared memory from the files.

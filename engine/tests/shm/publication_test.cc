@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/env/posix_env.h"
+#include "engine/tests/child_process.h"
 #include "engine/tests/temp_dir.h"
 
 namespace lsm::shm {
@@ -160,21 +161,6 @@ void Barrier() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
   ::_exit(5);  // the writer never finished
 }
 
-pid_t Spawn(const std::function<void()>& child) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    child();
-    ::_exit(6);
-  }
-  return pid;
-}
-
-int ExitCode(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
-
 TEST(PublicationProcessTest, ReadersInOtherProcessesNeverTakeATornRecordAcrossAKilledWriter) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/pub.db";
@@ -182,20 +168,20 @@ TEST(PublicationProcessTest, ReadersInOtherProcessesNeverTakeATornRecordAcrossAK
   uint32_t* mem = MapShm(path, &keep);  // creates the -shm file, zeros
   ASSERT_NE(mem, nullptr);
   std::vector<pid_t> readers;
-  for (int r = 0; r < 2; ++r) readers.push_back(Spawn([&] { Reader(path); }));
+  for (int r = 0; r < 2; ++r) readers.push_back(testing::SpawnChild([&] { Reader(path); }));
   for (int round = 0; round < 3; ++round) {
-    const pid_t doomed = Spawn([&] { Writer(path, 1u << 30, false); });
+    const pid_t doomed = testing::SpawnChild([&] { Writer(path, 1u << 30, false); });
     // Let it publish a while, then kill it wherever it is.
     uint32_t seen = 0;
     for (uint64_t spin = 0; spin < 2'000'000'000 && seen < uint32_t(20000 * (round + 1)); ++spin) {
       if (auto got = ReadPublished(mem, mem + kSlot, kSlot, Barrier, 10); got.ok()) seen = got->record[0];
     }
     ::kill(doomed, SIGKILL);
-    EXPECT_EQ(ExitCode(doomed), 100 + SIGKILL);
+    EXPECT_EQ(testing::ChildExitCode(doomed), 100 + SIGKILL);
   }
-  const pid_t last = Spawn([&] { Writer(path, 20000, true); });
-  EXPECT_EQ(ExitCode(last), 0);
-  for (pid_t r : readers) EXPECT_EQ(ExitCode(r), 0) << "a reader saw a torn or premature record (stderr)";
+  const pid_t last = testing::SpawnChild([&] { Writer(path, 20000, true); });
+  EXPECT_EQ(testing::ChildExitCode(last), 0);
+  for (pid_t r : readers) EXPECT_EQ(testing::ChildExitCode(r), 0) << "a reader saw a torn or premature record (stderr)";
   auto got = ReadPublished(mem, mem + kSlot, kSlot, Barrier, 1);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->record[0], __atomic_load_n(&mem[kDoneWord], __ATOMIC_ACQUIRE));
